@@ -1,0 +1,248 @@
+"""The extraction domain: documents, their remote copies, profiles, runs and attempts."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def document_storage_key(instance, filename):
+    # Keys are generated: the client's filename is kept only as data (Document.original_name).
+    return f"documents/{instance.id.hex[:2]}/{instance.id.hex}.pdf"
+
+
+class Document(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents"
+    )
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=document_storage_key, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    page_count = models.PositiveIntegerField()
+    is_encrypted = models.BooleanField(default=False)
+    pdf_metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "sha256"], name="document_unique_owner_sha256")
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="document_owner_created")]
+
+    def __str__(self):
+        return self.original_name
+
+
+class Route(models.TextChoices):
+    PROXY = "proxy", "LiteLLM proxy"
+    DIRECT = "direct", "Direct provider"
+
+
+class UploadedFile(models.Model):
+    """A document's copy at one route and provider (one remote file id)."""
+
+    class State(models.TextChoices):
+        UPLOADING = "uploading"
+        ACTIVE = "active"
+        EXPIRED = "expired"
+        DELETED = "deleted"
+        FAILED = "failed"
+
+    # SET_NULL, not CASCADE: a deleted document's remote copies stay known until they are
+    # deleted at the provider (cleanup finds them by document IS NULL).
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="remote_files"
+    )
+    route = models.CharField(max_length=16, choices=Route.choices)
+    provider = models.CharField(max_length=32)
+    model_group = models.CharField(max_length=128, blank=True)
+    remote_id = models.CharField(max_length=512, blank=True)
+    bytes = models.BigIntegerField(default=0)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.UPLOADING)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one live copy per (document, route, provider): the second uploader of the
+            # same document waits for the first instead of uploading again.
+            models.UniqueConstraint(
+                fields=["document", "route", "provider"],
+                condition=Q(state__in=["uploading", "active"]),
+                name="uploadedfile_one_live_copy",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "expires_at"], name="uploadedfile_state_exp")]
+
+    def __str__(self):
+        return f"{self.provider}:{self.remote_id or '(pending)'}"
+
+
+class ExtractionProfile(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    instructions = models.TextField()
+    schema = models.JSONField()
+    default_model = models.CharField(max_length=128)
+    fallback_models = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.name
+
+
+class Trigger(models.TextChoices):
+    API = "api"
+    ADMIN = "admin"
+    COMMAND = "command"
+
+
+class Transport(models.TextChoices):
+    FILE = "file", "File id (uploaded once)"
+    INLINE = "inline", "Inline base64 (baseline)"
+
+
+class ExtractionRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    TERMINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="runs")
+    profile = models.ForeignKey(ExtractionProfile, on_delete=models.PROTECT, related_name="runs")
+    # Snapshot of the profile as it was when the run was created.
+    profile_version = models.PositiveIntegerField()
+    instructions = models.TextField()
+    schema = models.JSONField()
+    requested_model = models.CharField(max_length=128)
+    fallback_models = models.JSONField(default=list, blank=True)
+    transport = models.CharField(max_length=16, choices=Transport.choices, default=Transport.FILE)
+    model_used = models.CharField(max_length=128, blank=True)
+    route = models.CharField(max_length=16, choices=Route.choices, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    result = models.JSONField(null=True, blank=True)
+    raw_output = models.TextField(blank=True)
+    simulated = models.BooleanField(default=False)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    document_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    lease_token = models.UUIDField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.API)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    redo_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redos"
+    )
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    # Human review: the correction is kept beside the model's output, never over it.
+    reviewed_result = models.JSONField(null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "profile"],
+                condition=Q(status__in=["queued", "running"]),
+                name="extractionrun_one_active_per_document_profile",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="run_status_created"),
+            models.Index(fields=["document", "-created_at"], name="run_document_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.profile_id}:{self.document_id} ({self.status})"
+
+
+class ExtractionAttempt(models.Model):
+    """One call to one gateway on behalf of a run."""
+
+    run = models.ForeignKey(ExtractionRun, on_delete=models.CASCADE, related_name="attempts")
+    route = models.CharField(max_length=16, choices=Route.choices)
+    provider = models.CharField(max_length=32)
+    model = models.CharField(max_length=128)
+    operation = models.CharField(max_length=16, default="generate")  # upload / generate / repair
+    started_at = models.DateTimeField()
+    latency_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=32)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    document_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    request_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self):
+        return f"{self.route}/{self.model}: {self.outcome}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored response of a request made with an Idempotency-Key header."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "scope", "key"], name="idempotency_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.scope}:{self.key}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RemoraiConfig(AppConfig):
+    name = "remorai"
+    verbose_name = "Remorai"
