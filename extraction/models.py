@@ -81,6 +81,10 @@ class UploadedFile(models.Model):
             )
         ]
         indexes = [models.Index(fields=["state", "expires_at"], name="uploadedfile_state_exp")]
+        permissions = [
+            ("delete_remote_copy", "Can delete a remote copy at the provider"),
+            ("reconcile_remote_copy", "Can reconcile remote copies with the provider"),
+        ]
 
     def __str__(self):
         return f"{self.provider}:{self.remote_id or '(pending)'}"
@@ -194,6 +198,12 @@ class ExtractionRun(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="run_status_created"),
             models.Index(fields=["document", "-created_at"], name="run_document_created"),
+        ]
+        permissions = [
+            ("reextract_run", "Can re-extract documents (new runs)"),
+            ("cancel_run", "Can cancel queued or running runs"),
+            ("retry_run", "Can retry failed runs"),
+            ("review_run", "Can review and correct run results"),
         ]
 
     def __str__(self):
