@@ -1,0 +1,105 @@
+"""Extraction profiles: validated on every change, versioned so runs keep what they used."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import transaction
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from extraction.models import ExtractionProfile
+from remorai.errors import ApplicationError
+
+
+class InvalidProfileSchema(ApplicationError):
+    code = "invalid_profile_schema"
+    default_detail = "The profile's schema is not a valid JSON Schema (Draft 2020-12)."
+
+
+class UnknownModel(ApplicationError):
+    code = "unknown_model"
+    status_code = 422
+    default_detail = "This model is not in the model catalog."
+
+
+_VERSIONED_FIELDS = ("name", "instructions", "schema", "default_model", "fallback_models")
+
+
+def profile_schema_check(*, schema) -> None:
+    """Raise InvalidProfileSchema unless `schema` is a JSON object schema (Draft 2020-12)."""
+    if not isinstance(schema, dict):
+        raise InvalidProfileSchema("The schema must be a JSON object.")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise InvalidProfileSchema(
+            f"Invalid JSON Schema: {exc.message}", path="/".join(map(str, exc.path))
+        ) from exc
+    if schema.get("type") != "object":
+        raise InvalidProfileSchema('The top level of the schema must be {"type": "object"}.')
+
+
+def model_check(*, model: str) -> None:
+    """Raise UnknownModel unless `model` is in settings.LLM_MODELS (when a catalog is set)."""
+    catalog = getattr(settings, "LLM_MODELS", None)
+    if catalog is not None and model not in catalog:
+        raise UnknownModel(f"Unknown model {model!r}.", model=model, known=sorted(catalog))
+
+
+def _check(*, schema, default_model: str, fallback_models: Sequence[str]) -> None:
+    profile_schema_check(schema=schema)
+    if not isinstance(fallback_models, list | tuple) or not all(
+        isinstance(m, str) for m in fallback_models
+    ):
+        raise ApplicationError("fallback_models must be a list of model names.")
+    for model in (default_model, *fallback_models):
+        model_check(model=model)
+
+
+@transaction.atomic
+def extraction_profile_create(
+    *,
+    slug: str,
+    name: str,
+    instructions: str,
+    schema: dict,
+    default_model: str,
+    fallback_models: Sequence[str] = (),
+) -> ExtractionProfile:
+    _check(schema=schema, default_model=default_model, fallback_models=fallback_models)
+    profile = ExtractionProfile(
+        slug=slug,
+        name=name,
+        instructions=instructions,
+        schema=schema,
+        default_model=default_model,
+        fallback_models=list(fallback_models),
+        version=1,
+    )
+    profile.full_clean()
+    profile.save()
+    return profile
+
+
+@transaction.atomic
+def extraction_profile_update(*, profile: ExtractionProfile, **changes) -> ExtractionProfile:
+    """Apply `changes`; the schema is re-checked and the version goes up when anything changed."""
+    unknown = set(changes) - set(_VERSIONED_FIELDS)
+    if unknown:
+        raise ApplicationError(f"Cannot change {', '.join(sorted(unknown))}.")
+    profile = ExtractionProfile.objects.select_for_update().get(pk=profile.pk)
+    changed = [f for f, v in changes.items() if getattr(profile, f) != v]
+    if not changed:
+        return profile
+    for field, value in changes.items():
+        setattr(profile, field, list(value) if field == "fallback_models" else value)
+    _check(
+        schema=profile.schema,
+        default_model=profile.default_model,
+        fallback_models=profile.fallback_models,
+    )
+    profile.version += 1
+    profile.save(update_fields=[*changed, "version", "updated_at"])
+    return profile
