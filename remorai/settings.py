@@ -238,6 +238,102 @@ GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
 ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=120.0)
 LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=5.0)
+# Provider keys (or, with LLM_SECRETS_ID, from AWS Secrets Manager): read them via
+# llm.secrets.get_api_key(provider), which also masks them in logs.
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+AWS_SECRETS_REGION = env.str("AWS_SECRETS_REGION", default="") or env.str(
+    "AWS_DEFAULT_REGION", default="us-east-1"
+)
+LLM_SECRETS_CACHE_SECONDS = env.int("LLM_SECRETS_CACHE_SECONDS", default=300)
+
+# The model catalog: the one table of every model we route to. Per model: the provider's own id
+# (direct route), per-request limits, prices in USD per 1M tokens (input, output, document) used
+# for cost on the direct path, and an optional deprecation note. Operators change it without a
+# code change: LLM_MODELS_JSON='{"openai/gpt-5.4": {...}, "openai/gpt-4o": {"price_input": "2"}}'
+# is merged over these defaults model by model (a null value removes a model).
+_MB = 1024 * 1024
+_OPENAI_LIMITS = {"max_pages": 100, "max_bytes": 32 * _MB}
+_ANTHROPIC_LIMITS = {"max_pages": 100, "max_bytes": 32 * _MB}
+_GEMINI_LIMITS = {"max_pages": 1000, "max_bytes": 50 * _MB}
+LLM_MODELS = {
+    "openai/gpt-4o": {
+        "direct_model": "gpt-4o",
+        **_OPENAI_LIMITS,
+        **{"price_input": "2.50", "price_output": "10.00", "price_document": "2.50"},
+    },
+    "openai/gpt-4o-mini": {
+        "direct_model": "gpt-4o-mini",
+        **_OPENAI_LIMITS,
+        **{"price_input": "0.15", "price_output": "0.60", "price_document": "0.15"},
+    },
+    "openai/gpt-4.1": {
+        "direct_model": "gpt-4.1",
+        **_OPENAI_LIMITS,
+        **{"price_input": "2.00", "price_output": "8.00", "price_document": "2.00"},
+    },
+    "openai/gpt-5": {
+        "direct_model": "gpt-5",
+        **_OPENAI_LIMITS,
+        **{"price_input": "1.25", "price_output": "10.00", "price_document": "1.25"},
+    },
+    "gemini/gemini-2.5-flash": {
+        "direct_model": "gemini-2.5-flash",
+        **_GEMINI_LIMITS,
+        **{"price_input": "0.30", "price_output": "2.50", "price_document": "0.30"},
+    },
+    "gemini/gemini-2.5-pro": {
+        "direct_model": "gemini-2.5-pro",
+        **_GEMINI_LIMITS,
+        **{"price_input": "1.25", "price_output": "10.00", "price_document": "1.25"},
+    },
+    "gemini/gemini-3-pro": {
+        "direct_model": "gemini-3-pro-preview",
+        **_GEMINI_LIMITS,
+        **{"price_input": "2.00", "price_output": "12.00", "price_document": "2.00"},
+    },
+    "anthropic/claude-sonnet-4-5": {
+        "direct_model": "claude-sonnet-4-5",
+        **_ANTHROPIC_LIMITS,
+        **{"price_input": "3.00", "price_output": "15.00", "price_document": "3.00"},
+        "deprecated": "Anthropic retires claude-sonnet-4-5 on 2026-11-30; "
+        "move to anthropic/claude-sonnet-4-6.",
+    },
+    "anthropic/claude-sonnet-4-6": {
+        "direct_model": "claude-sonnet-4-6",
+        **_ANTHROPIC_LIMITS,
+        **{"price_input": "3.00", "price_output": "15.00", "price_document": "3.00"},
+    },
+    "anthropic/claude-haiku-4-5": {
+        "direct_model": "claude-haiku-4-5",
+        **_ANTHROPIC_LIMITS,
+        **{"price_input": "1.00", "price_output": "5.00", "price_document": "1.00"},
+    },
+}
+for _name, _override in env.json("LLM_MODELS_JSON", default={}).items():
+    if _override is None:
+        LLM_MODELS.pop(_name, None)
+    else:
+        LLM_MODELS[_name] = {**LLM_MODELS.get(_name, {}), **_override}
+# Fallback models used when a request names none (e.g. "gemini/gemini-2.5-flash,openai/gpt-4o").
+LLM_DEFAULT_FALLBACKS = env.list("LLM_DEFAULT_FALLBACKS", default=[])
+# Retry policy: attempts per route, and the longest wait we sleep in a worker. A provider asking
+# for a longer wait turns into a "retry later at T" outcome the caller schedules.
+LLM_RETRY_ATTEMPTS = env.int("LLM_RETRY_ATTEMPTS", default=3)
+LLM_RETRY_BASE_SECONDS = env.float("LLM_RETRY_BASE_SECONDS", default=1.0)
+LLM_MAX_RETRY_WAIT_SECONDS = env.float("LLM_MAX_RETRY_WAIT_SECONDS", default=30.0)
+# Circuit breaker per route: open after N consecutive failed calls, half-open after a cool-off.
+LLM_BREAKER_FAILURES = env.int("LLM_BREAKER_FAILURES", default=5)
+LLM_BREAKER_COOLOFF_SECONDS = env.float("LLM_BREAKER_COOLOFF_SECONDS", default=60.0)
+# Longest time one operation (upload, generate) may take on one route, retries included.
+LLM_CALL_DEADLINE_SECONDS = env.float("LLM_CALL_DEADLINE_SECONDS", default=300.0)
+# How long the readiness check keeps the proxy's answer.
+LLM_PROXY_HEALTH_CACHE_SECONDS = env.float("LLM_PROXY_HEALTH_CACHE_SECONDS", default=5.0)
+
+# --- Remote copies of documents at providers ------------------------------------------------
+# The daily retention task deletes copies uploaded longer ago than this (and expired ones).
+REMOTE_FILE_RETENTION_DAYS = env.int("REMOTE_FILE_RETENTION_DAYS", default=7)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
