@@ -1,0 +1,178 @@
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from extraction.models import UploadedFile
+from extraction.services import cleanup
+from extraction.services.cleanup import (
+    RemoteCopyInUse,
+    uploaded_file_cleanup,
+    uploaded_file_delete_remote,
+)
+from tests.ops.conftest import make_document, make_remote, make_run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_cleanup_deletes_copies_of_deleted_documents_only_by_default(user, fake_gateway):
+    gone = make_document(user, name="gone.pdf")
+    kept = make_document(user, name="kept.pdf")
+    orphan_row = make_remote(gone, bytes=300)
+    live = make_remote(kept)
+    gone.delete()
+
+    report = uploaded_file_cleanup()
+
+    assert fake_gateway.deleted == [orphan_row.remote_id]
+    assert (report.files, report.bytes) == (1, 300)
+    orphan_row.refresh_from_db()
+    live.refresh_from_db()
+    assert orphan_row.state == "deleted" and orphan_row.deleted_at is not None
+    assert live.state == "active"
+
+
+def test_cleanup_older_than_and_expired(user, fake_gateway):
+    doc = make_document(user)
+    old = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=10), bytes=10)
+    other = make_document(user, name="b.pdf")
+    expired = make_remote(other, expires_at=timezone.now() - timedelta(hours=1), bytes=20)
+    fresh = make_remote(make_document(user, name="c.pdf"), bytes=40)
+
+    report = uploaded_file_cleanup(older_than=timedelta(days=7))
+    assert fake_gateway.deleted == [old.remote_id]
+    report = uploaded_file_cleanup(expired=True)
+    assert fake_gateway.deleted == [old.remote_id, expired.remote_id]
+    assert report.bytes == 20
+    fresh.refresh_from_db()
+    assert fresh.state == "active"
+
+
+def test_dry_run_changes_nothing(user, fake_gateway):
+    doc = make_document(user)
+    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30), bytes=5)
+    report = uploaded_file_cleanup(older_than=timedelta(days=7), dry_run=True)
+    assert [r.outcome for r in report.rows] == ["would_delete"]
+    assert report.files == 1 and report.bytes == 5
+    assert fake_gateway.deleted == []
+    uf.refresh_from_db()
+    assert uf.state == "active"
+
+
+def test_cleanup_never_deletes_a_copy_used_by_a_queued_or_running_run(user, profile, fake_gateway):
+    doc = make_document(user)
+    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    make_run(doc, profile, status="running")
+    report = uploaded_file_cleanup(older_than=timedelta(days=7))
+    assert [r.outcome for r in report.rows] == ["skipped_in_use"]
+    assert fake_gateway.deleted == []
+    uf.refresh_from_db()
+    assert uf.state == "active"
+
+
+def test_cleanup_race_run_enqueued_after_selection_keeps_its_file(
+    user, profile, fake_gateway, monkeypatch
+):
+    """A run queued between the selection and the deletion wins: the UPDATE re-checks."""
+    doc = make_document(user)
+    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    real_claim = cleanup._claim_for_deletion
+
+    def claim_after_a_run_was_queued(uploaded_file, *, now):
+        make_run(doc, profile, status="queued")
+        return real_claim(uploaded_file, now=now)
+
+    monkeypatch.setattr(cleanup, "_claim_for_deletion", claim_after_a_run_was_queued)
+    report = uploaded_file_cleanup(older_than=timedelta(days=7))
+    assert [r.outcome for r in report.rows] == ["skipped_in_use"]
+    assert fake_gateway.deleted == []
+    uf.refresh_from_db()
+    assert uf.state == "active"
+
+
+def test_cleanup_race_state_changed_after_selection_is_not_deleted(user, fake_gateway, monkeypatch):
+    doc = make_document(user)
+    make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    real_claim = cleanup._claim_for_deletion
+
+    def claim_after_someone_else_deleted(uploaded_file, *, now):
+        UploadedFile.objects.filter(pk=uploaded_file.pk).update(state="deleted")
+        return real_claim(uploaded_file, now=now)
+
+    monkeypatch.setattr(cleanup, "_claim_for_deletion", claim_after_someone_else_deleted)
+    uploaded_file_cleanup(older_than=timedelta(days=7))
+    assert fake_gateway.deleted == []
+
+
+def test_provider_error_puts_the_row_back(user, fake_gateway, monkeypatch):
+    doc = make_document(user)
+    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+
+    def refuse(remote_id, *, model):
+        raise RuntimeError("provider says no")
+
+    monkeypatch.setattr(fake_gateway, "delete", refuse)
+    report = uploaded_file_cleanup(older_than=timedelta(days=7))
+    assert [r.outcome for r in report.rows] == ["error"]
+    uf.refresh_from_db()
+    assert uf.state == "active" and "provider says no" in uf.last_error
+
+
+def test_delete_remote_copy_refuses_when_in_use(user, profile, fake_gateway):
+    doc = make_document(user)
+    uf = make_remote(doc)
+    make_run(doc, profile, status="queued")
+    with pytest.raises(RemoteCopyInUse):
+        uploaded_file_delete_remote(uploaded_file=uf)
+    assert fake_gateway.deleted == []
+
+
+def test_orphaned_deletes_only_unknown_provider_files(user, fake_gateway):
+    doc = make_document(user)
+    known = make_remote(doc)
+    fake_gateway.held = {known.remote_id: 1000, "files/stray": 777}
+    report = uploaded_file_cleanup(orphaned=True)
+    assert fake_gateway.deleted == ["files/stray"]
+    assert report.files == 1 and report.bytes == 777
+
+
+def test_orphaned_reports_providers_that_cannot_list(user, monkeypatch):
+    from tests.ops.conftest import FakeGateway
+
+    gateway = FakeGateway(can_list=False)
+    monkeypatch.setattr(cleanup, "_get_gateway", lambda route, provider: gateway)
+    make_remote(make_document(user), provider="anthropic")
+    report = uploaded_file_cleanup(orphaned=True)
+    assert [r.outcome for r in report.rows] == ["listing_unavailable"]
+
+
+def test_cleanup_files_command_prints_table_and_totals(user, fake_gateway, capsys):
+    doc = make_document(user)
+    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=9), bytes=2048)
+    call_command("cleanup_files", "--older-than", "7d", "--dry-run")
+    out = capsys.readouterr().out
+    assert uf.remote_id in out
+    assert "would delete 1 files, 2048 bytes" in out
+    call_command("cleanup_files", "--older-than", "7d")
+    assert "deleted 1 files, 2048 bytes" in capsys.readouterr().out
+
+
+def test_cleanup_files_command_rejects_a_bad_duration():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="invalid duration"):
+        call_command("cleanup_files", "--older-than", "seven")
+
+
+def test_retention_schedule_exists_and_task_applies_retention(user, fake_gateway, settings):
+    from django_q.models import Schedule
+
+    from extraction.tasks_cleanup import apply_remote_file_retention
+
+    schedule = Schedule.objects.get(name="remote-file-retention")
+    assert schedule.schedule_type == Schedule.DAILY
+    settings.REMOTE_FILE_RETENTION_DAYS = 3
+    make_remote(make_document(user), uploaded_at=timezone.now() - timedelta(days=4), bytes=9)
+    make_remote(make_document(user, name="x.pdf"), uploaded_at=timezone.now() - timedelta(days=2))
+    assert apply_remote_file_retention() == {"files": 1, "bytes": 9}
