@@ -1,6 +1,9 @@
 import pytest
 from rest_framework.test import APIClient
 
+# Fixture modules shared by several test packages.
+pytest_plugins = ["tests.fixtures.litellm"]
+
 
 @pytest.fixture
 def user(django_user_model):
