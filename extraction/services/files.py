@@ -1,0 +1,185 @@
+"""Remote copies of documents (UploadedFile): the FileCache the LLM layer uploads through.
+
+One live copy per (document, route, provider), enforced by a partial unique constraint: the
+first run that needs a copy inserts an `uploading` row and uploads; a second run needing the same
+copy meanwhile fails to insert, and polls until the first one's row turns active (or failed).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from extraction import conf
+from extraction.models import Document, UploadedFile
+from llm.types import RemoteFile
+from remorai.logging import redact
+
+logger = logging.getLogger(__name__)
+
+State = UploadedFile.State
+
+
+class DocumentFileCache:
+    """The llm.service FileCache for one document."""
+
+    def __init__(self, document: Document):
+        self.document = document
+
+    def _live(self, *, route: str, provider: str) -> UploadedFile | None:
+        return (
+            UploadedFile.objects.filter(
+                document=self.document,
+                route=route,
+                provider=provider,
+                state__in=[State.UPLOADING, State.ACTIVE],
+            )
+            .order_by("-created_at")
+            .first()
+        )
+
+    def get_or_upload(
+        self, *, route: str, provider: str, model: str, upload: Callable[[], RemoteFile]
+    ) -> RemoteFile:
+        while True:
+            row = self._live(route=route, provider=provider)
+            if row is None:
+                row = self._claim_upload(route=route, provider=provider, model=model)
+                if row is not None:
+                    return self._upload(row, upload)
+                continue  # another run inserted its row first: look again
+            now = timezone.now()
+            if row.state == State.ACTIVE:
+                margin = timedelta(seconds=conf.remote_file_margin_seconds())
+                if row.expires_at is None or row.expires_at > now + margin:
+                    return RemoteFile(id=row.remote_id, bytes=row.bytes, expires_at=row.expires_at)
+                UploadedFile.objects.filter(pk=row.pk, state=State.ACTIVE).update(
+                    state=State.EXPIRED
+                )
+                continue
+            # Someone else is uploading it: wait, unless that upload looks abandoned (its worker
+            # died), in which case it is marked failed and this run uploads.
+            if row.created_at < now - timedelta(seconds=conf.upload_wait_seconds()):
+                UploadedFile.objects.filter(pk=row.pk, state=State.UPLOADING).update(
+                    state=State.FAILED, last_error="upload abandoned"
+                )
+                continue
+            time.sleep(conf.upload_poll_seconds())
+
+    def _claim_upload(self, *, route: str, provider: str, model: str) -> UploadedFile | None:
+        try:
+            with transaction.atomic():
+                return UploadedFile.objects.create(
+                    document=self.document,
+                    route=route,
+                    provider=provider,
+                    model_group=model,
+                    state=State.UPLOADING,
+                )
+        except IntegrityError:
+            return None
+
+    def _upload(self, row: UploadedFile, upload: Callable[[], RemoteFile]) -> RemoteFile:
+        try:
+            remote = upload()
+        except BaseException as exc:
+            UploadedFile.objects.filter(pk=row.pk).update(
+                state=State.FAILED, last_error=redact(f"{type(exc).__name__}: {exc}")[:500]
+            )
+            raise
+        UploadedFile.objects.filter(pk=row.pk).update(
+            state=State.ACTIVE,
+            remote_id=remote.id,
+            bytes=remote.bytes,
+            uploaded_at=timezone.now(),
+            expires_at=remote.expires_at,
+        )
+        return remote
+
+    def mark_gone(self, *, route: str, provider: str, remote_id: str) -> None:
+        UploadedFile.objects.filter(
+            document=self.document,
+            route=route,
+            provider=provider,
+            remote_id=remote_id,
+            state=State.ACTIVE,
+        ).update(state=State.EXPIRED)
+
+
+@contextmanager
+def document_local_path(document: Document) -> Iterator[Path]:
+    """The document's file as a local path (S3 and other remote storages: a temporary copy)."""
+    try:
+        local = Path(document.file.path)
+    except NotImplementedError:
+        local = None
+    if local is not None:
+        yield local
+        return
+    with tempfile.TemporaryDirectory(prefix="remorai-doc-") as tmp:
+        target = Path(tmp) / "document.pdf"
+        with document.file.open("rb") as src, target.open("wb") as dst:
+            shutil.copyfileobj(src, dst, length=1024 * 1024)
+        yield target
+
+
+def _gateway(*, route: str, provider: str):
+    from llm import gateways
+
+    return gateways.gateway_for(route=route, provider=provider)
+
+
+def uploaded_files_delete_remote(*, ids: list[int]) -> int:
+    """Delete these remote copies at their providers; returns how many are now deleted."""
+    deleted = 0
+    for row in UploadedFile.objects.filter(pk__in=ids, state__in=[State.ACTIVE, State.EXPIRED]):
+        try:
+            if row.remote_id:
+                _gateway(route=row.route, provider=row.provider).delete(
+                    row.remote_id, model=row.model_group
+                )
+        except Exception as exc:  # noqa: BLE001 - kept for a later cleanup, never fatal here
+            logger.warning("remote copy %s not deleted: %s", row.pk, redact(str(exc)))
+            UploadedFile.objects.filter(pk=row.pk).update(last_error=redact(str(exc))[:500])
+            continue
+        UploadedFile.objects.filter(pk=row.pk).update(
+            state=State.DELETED, deleted_at=timezone.now()
+        )
+        deleted += 1
+    return deleted
+
+
+@transaction.atomic
+def document_delete(*, document: Document) -> None:
+    """Delete a document, its runs and stored file; its remote copies are deleted after commit."""
+    from django_q.tasks import async_task
+
+    remote_ids = list(
+        UploadedFile.objects.filter(
+            document=document, state__in=[State.ACTIVE, State.EXPIRED]
+        ).values_list("pk", flat=True)
+    )
+    # An upload in flight has no id yet; it stays for the cleanup (document is set to NULL).
+    storage, name = document.file.storage, document.file.name
+    document.delete()
+
+    def after_commit():
+        if name:
+            storage.delete(name)
+        if remote_ids:
+            async_task(
+                "extraction.tasks.delete_remote_files",
+                remote_ids,
+                task_name=f"delete-remote-files-{remote_ids[0]}",
+            )
+
+    transaction.on_commit(after_commit)

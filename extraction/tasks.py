@@ -1,0 +1,16 @@
+"""django-q2 tasks: thin wrappers over services (a task loads ids and calls one service)."""
+
+from extraction.services.files import uploaded_files_delete_remote
+from extraction.services.runs import extraction_run_execute, extraction_runs_sweep
+
+
+def run_extraction(run_id: str) -> str:
+    return extraction_run_execute(run_id=run_id)
+
+
+def sweep_stale_runs() -> dict:
+    return extraction_runs_sweep()
+
+
+def delete_remote_files(ids: list[int]) -> int:
+    return uploaded_files_delete_remote(ids=ids)
