@@ -1,0 +1,146 @@
+"""What pypdf can tell about an uploaded PDF: pages, encryption, version, producer, title.
+
+Everything pypdf raises on a hostile or broken file becomes one of our 4xx errors; the page tree is
+walked under a bound derived from MAX_PDF_PAGES, so a tree claiming millions of pages costs little.
+"""
+
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from pypdf import PasswordType, PdfReader, apply_configuration
+from pypdf.errors import DependencyError, LimitReachedError
+
+from extraction.errors import PdfEncrypted, PdfUnreadable, TooManyPages
+from remorai.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+METADATA_KEYS = ("title", "author", "subject", "creator", "producer")
+MAX_METADATA_CHARS = 500
+# Methods named as PDF readers name them, from the /Encrypt dictionary's V and CFM.
+_CRYPT_METHODS = {"/V2": "RC4", "/AESV2": "AES-128", "/AESV3": "AES-256"}
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    page_count: int
+    is_encrypted: bool
+    metadata: dict = field(default_factory=dict)
+
+
+def pdf_inspect(stream: BinaryIO, *, max_pages: int) -> PdfInfo:
+    """Open the PDF read from `stream` and describe it, or raise an ApplicationError.
+
+    A PDF encrypted with an empty user password opens: it is accepted and flagged.
+    """
+    # pypdf's decompression and structure limits stay on (they are its defaults); the page tree
+    # bound is tightened so that walking it stops soon after MAX_PDF_PAGES leaves.
+    page_tree_bound = max_pages * 4 + 1000
+    with apply_configuration(
+        page_tree_maximum_entries=page_tree_bound,
+        page_tree_maximum_page_entries=page_tree_bound * 64,
+    ):
+        try:
+            reader = PdfReader(stream, strict=False)
+            is_encrypted = bool(reader.is_encrypted)
+            if is_encrypted:
+                _open_with_empty_password(reader)
+            page_count = _count_pages(reader, max_pages=max_pages)
+            metadata = _metadata(reader)
+        except ApplicationError:
+            raise
+        except DependencyError:
+            # A missing optional package (e.g. `cryptography` for AES) is our fault, not the file's.
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever pypdf raises on a broken file
+            raise PdfUnreadable(f"The PDF could not be read ({_describe(exc)}).") from exc
+    return PdfInfo(page_count=page_count, is_encrypted=is_encrypted, metadata=metadata)
+
+
+def _open_with_empty_password(reader: PdfReader) -> None:
+    try:
+        opened = reader.decrypt("")
+    except DependencyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - unknown security handlers, broken /Encrypt
+        raise PdfEncrypted(
+            f"The PDF is encrypted in a way that cannot be opened ({_describe(exc)})."
+        ) from exc
+    if opened == PasswordType.NOT_DECRYPTED:
+        raise PdfEncrypted()
+
+
+def _count_pages(reader: PdfReader, *, max_pages: int) -> int:
+    try:
+        page_count = len(reader.pages)
+    except LimitReachedError as exc:
+        if _claimed_page_count(reader) > max_pages:
+            raise TooManyPages(
+                f"The PDF has more than {max_pages} pages.", max_pages=max_pages
+            ) from exc
+        raise PdfUnreadable(f"The PDF's page tree is too large ({_describe(exc)}).") from exc
+    if page_count > max_pages:
+        raise TooManyPages(
+            f"The PDF has {page_count} pages; the limit is {max_pages}.", max_pages=max_pages
+        )
+    if page_count == 0:
+        raise PdfUnreadable("The PDF has no pages.")
+    return page_count
+
+
+def _claimed_page_count(reader: PdfReader) -> int:
+    try:
+        return int(reader.root_object["/Pages"]["/Count"])
+    except Exception:  # noqa: BLE001 - a missing or odd /Count claims nothing
+        return 0
+
+
+def _metadata(reader: PdfReader) -> dict:
+    """Version, producer, title… as plain short strings. Never fails: the fields are optional."""
+    metadata: dict = {}
+    header = reader.pdf_header or ""
+    if header.startswith("%PDF-"):
+        metadata["pdf_version"] = _clean(header[5:])
+    try:
+        info = reader.metadata
+        for key in METADATA_KEYS:
+            value = getattr(info, key, None) if info is not None else None
+            if value:
+                metadata[key] = _clean(str(value))
+    except Exception as exc:  # noqa: BLE001
+        logger.info("PDF metadata unreadable: %s", _describe(exc))
+    if reader.is_encrypted:
+        metadata["encryption"] = _encryption(reader)
+    return {key: value for key, value in metadata.items() if value}
+
+
+def _encryption(reader: PdfReader) -> dict:
+    try:
+        encrypt = reader.trailer["/Encrypt"].get_object()
+        version = int(encrypt.get("/V", 0))
+        revision = int(encrypt.get("/R", 0))
+        if version >= 4:
+            crypt_filter_name = encrypt.get("/StmF", "/StdCF")
+            crypt_filter = encrypt["/CF"][crypt_filter_name]
+            method = _CRYPT_METHODS.get(str(crypt_filter.get("/CFM")), "unknown")
+            if method == "RC4":
+                length = int(crypt_filter.get("/Length", 16))
+                # The spec says bytes; some writers put bits.
+                method = f"RC4-{length * 8 if length <= 32 else length}"
+        else:
+            method = f"RC4-{int(encrypt.get('/Length', 40))}"
+        return {"method": method, "v": version, "r": revision}
+    except Exception:  # noqa: BLE001
+        return {"method": "unknown"}
+
+
+def _clean(value: str) -> str:
+    """Printable text only (no NUL: PostgreSQL's JSON refuses it), bounded in length."""
+    kept = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C")
+    return kept.strip()[:MAX_METADATA_CHARS]
+
+
+def _describe(exc: BaseException) -> str:
+    return _clean(f"{type(exc).__name__}: {exc}")[:200]
