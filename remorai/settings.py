@@ -154,6 +154,12 @@ MAX_PDF_PAGES = env.int("MAX_PDF_PAGES", default=2000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+# The first handler stops an upload past MAX_UPLOAD_BYTES before Django spools all of it.
+FILE_UPLOAD_HANDLERS = [
+    "extraction.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -358,6 +364,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # pypdf warns about every quirk of an uploaded file; intake reports what matters.
+        "pypdf": {"level": "ERROR"},
     },
 }
 
