@@ -20,6 +20,8 @@ class LLMError(ApplicationError):
     code = "llm_error"
     status_code = 502
     default_detail = "The language model call failed."
+    #: every call made before this error was raised (set by llm.service.extract)
+    attempts: tuple = ()
 
     def __init__(
         self,
@@ -89,6 +91,23 @@ class NoRouteFits(LLMError):
 class NoRouteAvailable(LLMError):
     code = "no_route_available"
     status_code = 503
+
+
+class UnknownModel(RequestRejected):
+    code = "unknown_model"
+    status_code = 422
+
+
+class Cancelled(LLMError):
+    """The caller's should_continue() said stop (e.g. the run was cancelled)."""
+
+    code = "cancelled"
+    status_code = 409
+
+
+class DeadlineExceeded(LLMError):
+    code = "deadline_exceeded"
+    status_code = 504
 
 
 class ConfigurationError(LLMError):

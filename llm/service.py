@@ -1,0 +1,266 @@
+"""extract(): one structured extraction from a PDF, over the planned routes, under the policy.
+
+For each route of the plan (proxy(model), direct(model), then each fallback): the remote copy
+from the caller's FileCache (uploaded when missing; the inline transport uploads nothing), one
+generation with the JSON schema, validation, and one repair turn when the answer is unusable.
+A remote file found gone is marked so and uploaded again, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+
+from llm import policy
+from llm.errors import (
+    BadOutput,
+    Cancelled,
+    ConfigurationError,
+    DeadlineExceeded,
+    FileGone,
+    LLMError,
+    NoRouteAvailable,
+    RetryLater,
+    RouteUnavailable,
+)
+from llm.gateways.base import Gateway
+from llm.routing import Route, plan
+from llm.types import Attempt, Generation, GenerationRequest, RemoteFile
+from llm.validation import repair_followups, validate_generation
+from remorai.logging import redact
+
+logger = logging.getLogger(__name__)
+
+
+class FileCache(Protocol):  # implemented by extraction over UploadedFile
+    def get_or_upload(
+        self, *, route: str, provider: str, model: str, upload: Callable[[], RemoteFile]
+    ) -> RemoteFile: ...
+
+    def mark_gone(self, *, route: str, provider: str, remote_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ExtractionOutcome:
+    generation: Generation
+    data: Any
+    route: str
+    provider: str
+    model_used: str
+    attempts: tuple[Attempt, ...]
+    repaired: bool
+
+
+def get_gateway(route: Route) -> Gateway:
+    from llm.gateways import get_gateway as gateway_for
+
+    return gateway_for(route.route, route.provider)
+
+
+def _ignore(attempt: Attempt) -> None:
+    return None
+
+
+def _always() -> bool:
+    return True
+
+
+def extract(
+    *,
+    path: Path,
+    filename: str,
+    page_count: int,
+    size_bytes: int,
+    instructions: str,
+    schema: dict,
+    model: str,
+    fallback_models: Sequence[str] = (),
+    transport: str = "file",
+    files: FileCache,
+    on_attempt: Callable[[Attempt], None] = _ignore,
+    should_continue: Callable[[], bool] = _always,
+    deadline: float | None = None,
+) -> ExtractionOutcome:
+    """Structured data from the PDF at `path`, valid against `schema`.
+
+    `deadline` is an epoch time (time.time()). Raises (each with `.attempts`): NoRouteFits,
+    UnknownModel, RetryLater, RequestRejected/QuotaExceeded (no fallback), BadOutput (after one
+    repair turn, raw text kept), Cancelled, DeadlineExceeded, NoRouteAvailable.
+    """
+    attempts: list[Attempt] = []
+
+    def record(attempt: Attempt) -> None:
+        attempts.append(attempt)
+        on_attempt(attempt)
+
+    try:
+        routes = plan(
+            model,
+            list(fallback_models) or list(settings.LLM_DEFAULT_FALLBACKS),
+            page_count,
+            size_bytes,
+            transport=transport,
+        )
+        run = _Run(
+            path=path,
+            filename=filename,
+            instructions=instructions,
+            schema=schema,
+            transport=transport,
+            files=files,
+            record=record,
+            should_continue=should_continue,
+            deadline=deadline,
+        )
+        outcome = run.over(routes)
+    except LLMError as exc:
+        exc.attempts = tuple(attempts)
+        raise
+    return replace(outcome, attempts=tuple(attempts))
+
+
+@dataclass
+class _Run:
+    path: Path
+    filename: str
+    instructions: str
+    schema: dict
+    transport: str
+    files: FileCache
+    record: Callable[[Attempt], None]
+    should_continue: Callable[[], bool]
+    deadline: float | None
+
+    def checkpoint(self) -> None:
+        if not self.should_continue():
+            raise Cancelled("The extraction was cancelled.")
+        if self.deadline is not None and time.time() >= self.deadline:
+            raise DeadlineExceeded("The extraction ran out of time.")
+
+    def over(self, routes: list[Route]) -> ExtractionOutcome:
+        failures: list[str] = []
+        retry_later: RetryLater | None = None
+        for route in routes:
+            self.checkpoint()
+            try:
+                return self.on_route(route)
+            except RetryLater as exc:
+                failures.append(f"{route}: {exc.detail}")
+                if retry_later is None or exc.at < retry_later.at:
+                    retry_later = exc
+            except (RouteUnavailable, ConfigurationError) as exc:
+                failures.append(f"{route}: {redact(exc.detail)}")
+                if isinstance(exc, ConfigurationError):
+                    logger.error("Route %s is misconfigured: %s", route, redact(exc.detail))
+        self.checkpoint()
+        if retry_later is not None:
+            raise RetryLater(retry_later.detail, at=retry_later.at)
+        raise NoRouteAvailable("Every route failed: " + " | ".join(failures), routes=failures)
+
+    def call(self, route: Route, operation: str, fn: Callable[[float], Any]) -> Any:
+        return policy.call(route, operation, fn, on_attempt=self.record, deadline=self.deadline)
+
+    def on_route(self, route: Route) -> ExtractionOutcome:
+        gateway = get_gateway(route)
+        remote = self.remote_file(route, gateway)
+        request = GenerationRequest(
+            model=route.model,
+            instructions=self.instructions,
+            schema=self.schema,
+            transport="inline" if self.transport == "inline" else "file",
+            file=remote,
+            path=self.path if self.transport == "inline" else None,
+            filename=self.filename,
+        )
+        repaired = False
+        try:
+            generation, remote = self.generate(route, gateway, request, "generate", remote)
+        except BadOutput as first:
+            self.checkpoint()
+            truncated = first.code == "output_truncated"
+            request = replace(
+                request,
+                file=remote if self.transport != "inline" else None,
+                followups=repair_followups(first),
+                max_output_tokens=request.max_output_tokens * (2 if truncated else 1),
+            )
+            try:
+                generation, remote = self.generate(route, gateway, request, "repair", remote)
+            except BadOutput as second:
+                raise BadOutput(
+                    f"{second.detail} (after one repair turn)",
+                    raw_text=second.raw_text,
+                    errors=second.errors,
+                    error_code=second.code,
+                ) from None
+            repaired = True
+        return ExtractionOutcome(
+            generation=policy.with_cost(route, generation),
+            data=generation.data,
+            route=route.route,
+            provider=route.provider,
+            model_used=route.model,
+            attempts=(),
+            repaired=repaired,
+        )
+
+    def remote_file(self, route: Route, gateway: Gateway) -> RemoteFile | None:
+        if self.transport == "inline":
+            return None
+
+        def upload() -> RemoteFile:
+            return self.call(
+                route,
+                "upload",
+                lambda timeout: gateway.upload(
+                    self.path, self.filename, "application/pdf", model=route.model
+                ),
+            )
+
+        return self.files.get_or_upload(
+            route=route.route, provider=route.provider, model=route.model, upload=upload
+        )
+
+    def generate(self, route, gateway, request, operation, remote):
+        """One generation; a remote file found gone is marked and uploaded again, once."""
+        for again in (False, True):
+            self.checkpoint()
+            try:
+                generation = self.call(
+                    route,
+                    operation,
+                    lambda timeout, req=request: self.generate_valid(gateway, req, timeout),
+                )
+                return generation, remote
+            except FileGone as exc:
+                if remote is None or again:
+                    raise RouteUnavailable(
+                        f"{route}: the remote file is gone again after a fresh upload.",
+                        error_code="file_gone",
+                    ) from exc
+                logger.info("Remote file %s on %s is gone; uploading again.", remote.id, route)
+                self.files.mark_gone(
+                    route=route.route, provider=route.provider, remote_id=remote.id
+                )
+                self.checkpoint()
+                remote = self.remote_file(route, gateway)
+                request = replace(request, file=remote)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def generate_valid(
+        self, gateway: Gateway, request: GenerationRequest, timeout: float
+    ) -> Generation:
+        """One call; the answer validated (BadOutput carries the generation for its usage)."""
+        generation = gateway.generate(replace(request, timeout=timeout))
+        try:
+            data = validate_generation(generation, self.schema)
+        except BadOutput as exc:
+            exc.generation = generation
+            raise
+        return replace(generation, data=data)
