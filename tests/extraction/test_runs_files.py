@@ -1,0 +1,187 @@
+"""The remote-file cache over UploadedFile, document deletion, and the profile services."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from extraction.models import Document, UploadedFile
+from extraction.services import files as files_service
+from extraction.services.files import DocumentFileCache, document_delete
+from extraction.services.profiles import (
+    InvalidProfileSchema,
+    UnknownModel,
+    extraction_profile_update,
+)
+from llm.types import RemoteFile
+from tests.extraction.pipeline import make_document, seeded_profile
+
+State = UploadedFile.State
+
+
+class Uploader:
+    def __init__(self, delay: float = 0.0, expires_in: timedelta | None = None):
+        self.count = 0
+        self.delay = delay
+        self.expires_in = expires_in
+
+    def __call__(self) -> RemoteFile:
+        self.count += 1
+        time.sleep(self.delay)
+        expires = timezone.now() + self.expires_in if self.expires_in else None
+        return RemoteFile(id=f"file-{self.count}-{'x' * 200}", bytes=1234, expires_at=expires)
+
+
+def get(cache, upload, route="proxy", provider="gemini"):
+    return cache.get_or_upload(
+        route=route, provider=provider, model="gemini/gemini-2.5-flash", upload=upload
+    )
+
+
+@pytest.mark.django_db
+def test_reuses_an_active_unexpired_copy(user):
+    cache = DocumentFileCache(make_document(user))
+    upload = Uploader(expires_in=timedelta(hours=48))
+    first = get(cache, upload)
+    again = get(cache, upload)
+    assert upload.count == 1 and first.id == again.id and len(first.id) > 200
+    row = UploadedFile.objects.get()
+    assert (row.state, row.bytes) == (State.ACTIVE, 1234)
+    assert (row.route, row.provider) == ("proxy", "gemini")
+    assert row.uploaded_at and row.expires_at
+
+
+@pytest.mark.django_db
+def test_reuploads_when_the_copy_expired_or_expires_soon(user, settings):
+    settings.EXTRACTION_REMOTE_FILE_MARGIN_SECONDS = 900
+    cache = DocumentFileCache(make_document(user))
+    upload = Uploader(expires_in=timedelta(minutes=5))  # inside the safety margin
+    get(cache, upload)
+    second = get(cache, upload)
+    assert upload.count == 2 and second.id.startswith("file-2")
+    assert sorted(UploadedFile.objects.values_list("state", flat=True)) == [
+        State.ACTIVE,
+        State.EXPIRED,
+    ]
+
+
+@pytest.mark.django_db
+def test_mark_gone_expires_the_copy_and_the_next_call_uploads_again(user):
+    cache = DocumentFileCache(make_document(user))
+    upload = Uploader()
+    remote = get(cache, upload)
+    cache.mark_gone(route="proxy", provider="gemini", remote_id=remote.id)
+    assert UploadedFile.objects.get().state == State.EXPIRED
+    assert get(cache, upload).id != remote.id
+    assert upload.count == 2
+
+
+@pytest.mark.django_db
+def test_copies_are_kept_per_route_and_provider(user):
+    cache = DocumentFileCache(make_document(user))
+    upload = Uploader()
+    proxy = get(cache, upload, route="proxy")
+    direct = get(cache, upload, route="direct")  # after a proxy failure: its own upload
+    other = get(cache, upload, route="direct", provider="openai")
+    assert len({proxy.id, direct.id, other.id}) == 3
+    assert UploadedFile.objects.filter(state=State.ACTIVE).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_failed_upload_is_recorded_and_the_next_run_tries_again(user):
+    cache = DocumentFileCache(make_document(user))
+
+    def broken():
+        raise ConnectionError("reset by peer, key sk-abcdefghijklmnopqrst")
+
+    with pytest.raises(ConnectionError):
+        get(cache, broken)
+    row = UploadedFile.objects.get()
+    assert row.state == State.FAILED and "reset by peer" in row.last_error
+    assert "sk-abcdefghijklmnopqrst" not in row.last_error
+    get(cache, Uploader())
+    assert UploadedFile.objects.filter(state=State.ACTIVE).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_abandoned_upload_is_taken_over(user, settings):
+    settings.EXTRACTION_UPLOAD_WAIT_SECONDS = 60
+    document = make_document(user)
+    row = UploadedFile.objects.create(document=document, route="proxy", provider="gemini")
+    UploadedFile.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+    upload = Uploader()
+    get(DocumentFileCache(document), upload)
+    assert upload.count == 1
+    row.refresh_from_db()
+    assert row.state == State.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_needing_the_same_copy_upload_it_once(user, settings):
+    settings.EXTRACTION_UPLOAD_POLL_SECONDS = 0.05
+    document = make_document(user)
+    upload = Uploader(delay=0.5)
+    results = []
+
+    def worker():
+        try:
+            results.append(get(DocumentFileCache(document), upload).id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert upload.count == 1
+    assert len(results) == 2 and results[0] == results[1]
+    assert UploadedFile.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_deleting_a_document_deletes_its_remote_copies_after_commit(
+    user, monkeypatch, django_capture_on_commit_callbacks
+):
+    deleted = []
+
+    class Gateway:
+        def delete(self, remote_id, *, model):
+            deleted.append((remote_id, model))
+
+    monkeypatch.setattr(files_service, "_gateway", lambda route, provider: Gateway())
+    document = make_document(user)
+    stored = document.file.name
+    storage = document.file.storage
+    cache = DocumentFileCache(document)
+    remote = get(cache, Uploader())
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        document_delete(document=document)
+    assert deleted == []  # nothing happens before commit
+    for callback in callbacks:
+        callback()
+    assert deleted == [(remote.id, "gemini/gemini-2.5-flash")]
+    row = UploadedFile.objects.get()
+    assert row.state == State.DELETED and row.deleted_at and row.document_id is None
+    assert not Document.objects.exists()
+    assert not storage.exists(stored)
+
+
+@pytest.mark.django_db
+def test_profile_update_checks_the_schema_and_bumps_the_version():
+    profile = seeded_profile("invoice")
+    version = profile.version
+    with pytest.raises(InvalidProfileSchema):
+        extraction_profile_update(profile=profile, schema={"type": "object", "required": 5})
+    with pytest.raises(UnknownModel):
+        extraction_profile_update(profile=profile, default_model="nope/nope")
+    profile.refresh_from_db()
+    assert profile.version == version
+    profile = extraction_profile_update(profile=profile, instructions="Only the total.")
+    assert profile.version == version + 1
+    assert extraction_profile_update(profile=profile, instructions="Only the total.").version == (
+        version + 1
+    )
