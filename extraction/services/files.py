@@ -133,9 +133,9 @@ def document_local_path(document: Document) -> Iterator[Path]:
 
 
 def _gateway(*, route: str, provider: str):
-    from llm import gateways
+    from llm.gateways import get_gateway
 
-    return gateways.gateway_for(route=route, provider=provider)
+    return get_gateway(route, provider)
 
 
 def uploaded_files_delete_remote(*, ids: list[int]) -> int:

@@ -362,7 +362,7 @@ def extraction_run_execute(*, run_id) -> str:
         )
         return Status.FAILED
     recorder = _AttemptRecorder(run_id)
-    started = time.monotonic()
+    started = time.time()  # llm.service.extract takes an epoch deadline
     try:
         with (
             document_local_path(run.document) as path,
