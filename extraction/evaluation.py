@@ -1,0 +1,368 @@
+"""Scoring extraction results field by field against ground truth or against another run.
+
+Ground truth comes from files (`<stem>.json` beside `<stem>.pdf`, matched by the PDF's sha256),
+from staff reviews (reviewed_result), or from a baseline (another model, or the inline transport).
+Each field is compared exactly and after normalisation (numbers, dates, currency codes,
+whitespace, case) and scored with precision, recall and F1:
+- truth has a value, prediction equal (normalised)   -> true positive
+- truth has a value, prediction another value         -> false positive and false negative
+- truth has a value, prediction missing/null          -> false negative
+- truth null, prediction has a value                  -> false positive
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.db.models import OuterRef, Q, Subquery
+
+from extraction.models import Document, ExtractionProfile, ExtractionRun
+
+# --- normalisation -----------------------------------------------------------------------------
+
+_CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR"}
+_NUMBER = re.compile(r"^[+-]?\d[\d.,]*$")
+_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%d %B %Y", "%B %d, %Y")
+
+
+def _number(text: str) -> Decimal | None:
+    t = text.strip()
+    for symbol in sorted(_CURRENCY_SYMBOLS, key=len, reverse=True):
+        t = t.replace(symbol, "")
+    t = re.sub(r"\b[A-Z]{3}\b", "", t)
+    t = re.sub(r"[ '\u00a0]", "", t)
+    if not _NUMBER.match(t):
+        return None
+    if "," in t and "." in t:
+        # The later of the two marks is the decimal one: 1.234,56 and 1,234.56.
+        thousands = "." if t.rfind(",") > t.rfind(".") else ","
+        t = t.replace(thousands, "").replace(",", ".")
+    elif "," in t:
+        head, _, tail = t.rpartition(",")
+        # One comma followed by other than three digits is a decimal comma (12,5 / 4,11).
+        t = f"{head}.{tail}" if t.count(",") == 1 and len(tail) != 3 else t.replace(",", "")
+    elif t.count(".") > 1:
+        t = t.replace(".", "")
+    try:
+        return Decimal(t)
+    except InvalidOperation:
+        return None
+
+
+def _date(text: str) -> date | None:
+    t = " ".join(text.split())
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(t, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def normalise(value: Any) -> Any:
+    """A canonical form for comparison: equal meaning -> equal result."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value)).normalize()
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value)
+        collapsed = " ".join(text.split())
+        if not collapsed:
+            return None
+        if collapsed in _CURRENCY_SYMBOLS:
+            return _CURRENCY_SYMBOLS[collapsed].casefold()
+        as_date = _date(collapsed)
+        if as_date is not None:
+            return as_date.isoformat()
+        as_number = _number(collapsed)
+        if as_number is not None:
+            return as_number.normalize()
+        return collapsed.casefold()
+    if isinstance(value, list | tuple):
+        return [normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items() if not str(k).startswith("_")}
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+# --- scoring -------------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldScore:
+    name: str
+    compared: int = 0
+    exact: int = 0
+    normalised: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        if p is None or r is None:
+            return None
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "field": self.name,
+            "compared": self.compared,
+            "exact_match": self.exact / self.compared if self.compared else None,
+            "normalised_match": self.normalised / self.compared if self.compared else None,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+        }
+
+
+@dataclass
+class Disagreement:
+    document: str
+    field: str
+    expected: Any
+    got: Any
+
+
+@dataclass
+class Pair:
+    """One document's reference values and the prediction scored against them."""
+
+    label: str
+    truth: dict
+    predicted: dict | None  # None: no run to score
+
+
+@dataclass
+class Evaluation:
+    mode: str
+    fields: dict[str, FieldScore] = field(default_factory=dict)
+    disagreements: list[Disagreement] = field(default_factory=list)
+    documents: int = 0
+    missing_runs: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+
+    @property
+    def overall(self) -> FieldScore:
+        total = FieldScore("overall")
+        for s in self.fields.values():
+            for attr in ("compared", "exact", "normalised", "tp", "fp", "fn"):
+                setattr(total, attr, getattr(total, attr) + getattr(s, attr))
+        return total
+
+    def as_dict(self) -> dict:
+        return {
+            "mode": self.mode,
+            "documents": self.documents,
+            "fields": [s.as_dict() for s in self.fields.values()],
+            "overall": self.overall.as_dict(),
+            "disagreements": [d.__dict__ for d in self.disagreements],
+            "missing_runs": self.missing_runs,
+            "unmatched": self.unmatched,
+        }
+
+
+def score_pairs(pairs: Iterable[Pair], *, fields: list[str] | None, mode: str) -> Evaluation:
+    """Score each pair field by field; only fields present in the truth are scored."""
+    evaluation = Evaluation(mode=mode)
+    for pair in pairs:
+        evaluation.documents += 1
+        if pair.predicted is None:
+            evaluation.missing_runs.append(pair.label)
+        predicted = pair.predicted or {}
+        for name, expected in pair.truth.items():
+            if name.startswith("_") or (fields is not None and name not in fields):
+                continue
+            got = predicted.get(name)
+            score = evaluation.fields.setdefault(name, FieldScore(name))
+            score.compared += 1
+            exact = expected == got
+            match = exact or normalise(expected) == normalise(got)
+            score.exact += exact
+            score.normalised += match
+            if _empty(expected):
+                if not _empty(got):
+                    score.fp += 1
+            elif match:
+                score.tp += 1
+            else:
+                score.fn += 1
+                if not _empty(got):
+                    score.fp += 1
+            if not match:
+                evaluation.disagreements.append(Disagreement(pair.label, name, expected, got))
+    evaluation.fields = dict(sorted(evaluation.fields.items()))
+    return evaluation
+
+
+def compare_results(left: dict | None, right: dict | None) -> list[dict]:
+    """Field-by-field view of two results (for the admin's side-by-side page)."""
+    left, right = left or {}, right or {}
+    rows = []
+    for name in sorted(set(left) | set(right)):
+        a, b = left.get(name), right.get(name)
+        rows.append(
+            {
+                "field": name,
+                "left": a,
+                "right": b,
+                "exact": a == b,
+                "normalised": normalise(a) == normalise(b),
+            }
+        )
+    return rows
+
+
+# --- selecting runs ------------------------------------------------------------------------------
+
+
+def latest_succeeded_runs(
+    *, profile: ExtractionProfile, model: str | None = None, transport: str | None = None
+):
+    """Selector: the latest succeeded run per document of `profile` (optionally of one model)."""
+    runs = ExtractionRun.objects.filter(profile=profile, status=ExtractionRun.Status.SUCCEEDED)
+    if model:
+        runs = runs.filter(Q(model_used=model) | Q(requested_model=model))
+    if transport:
+        runs = runs.filter(transport=transport)
+    latest = runs.filter(document=OuterRef("document")).order_by("-finished_at", "-created_at")
+    return runs.filter(pk=Subquery(latest.values("pk")[:1])).select_related("document")
+
+
+def _schema_fields(profile: ExtractionProfile) -> list[str] | None:
+    properties = (profile.schema or {}).get("properties")
+    return sorted(properties) if isinstance(properties, dict) else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _truth_object(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    if isinstance(data, list):
+        if len(data) != 1 or not isinstance(data[0], dict):
+            raise ValueError(f"{path.name}: a list must hold exactly one object")
+        data = data[0]
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}: expected an object or a list holding one")
+    return data
+
+
+def truth_files(directory: Path) -> list[tuple[str, Path, Path]]:
+    """(stem, json, pdf) for each `<stem>.json` with a `<stem>.pdf` beside it."""
+    found = []
+    for json_path in sorted(directory.glob("*.json")):
+        pdf = json_path.with_suffix(".pdf")
+        if pdf.is_file():
+            found.append((json_path.stem, json_path, pdf))
+    return found
+
+
+def evaluate_against_truth_dir(
+    *, profile: ExtractionProfile, directory: Path, model: str | None = None
+) -> Evaluation:
+    runs = {
+        r.document.sha256: r.result
+        for r in latest_succeeded_runs(profile=profile, model=model).order_by("created_at")
+    }
+    known = set(Document.objects.values_list("sha256", flat=True).distinct())
+    pairs, unmatched = [], []
+    for stem, json_path, pdf in truth_files(directory):
+        sha = _sha256(pdf)
+        if sha not in known:
+            unmatched.append(stem)
+            continue
+        pairs.append(Pair(stem, _truth_object(json_path), runs.get(sha)))
+    evaluation = score_pairs(pairs, fields=_schema_fields(profile), mode="truth-dir")
+    evaluation.unmatched = unmatched
+    return evaluation
+
+
+def evaluate_against_reviews(*, profile: ExtractionProfile, model: str | None = None) -> Evaluation:
+    reviewed = (
+        ExtractionRun.objects.filter(profile=profile, reviewed_result__isnull=False)
+        .order_by("document_id", "-reviewed_at")
+        .values_list("document_id", "reviewed_result", "document__original_name")
+    )
+    truth: dict = {}
+    for document_id, result, name in reviewed:
+        truth.setdefault(document_id, (name, result))
+    runs = {
+        r.document_id: r.result
+        for r in latest_succeeded_runs(profile=profile, model=model).filter(
+            document_id__in=list(truth)
+        )
+    }
+    pairs = [
+        Pair(f"{name} ({document_id})", result or {}, runs.get(document_id))
+        for document_id, (name, result) in truth.items()
+    ]
+    return score_pairs(pairs, fields=_schema_fields(profile), mode="reviewed")
+
+
+def evaluate_baseline_candidate(
+    *,
+    profile: ExtractionProfile,
+    baseline_model: str | None,
+    candidate_model: str | None,
+    baseline_transport: str | None = None,
+    candidate_transport: str | None = None,
+) -> Evaluation:
+    """The candidate's runs scored with the baseline's runs of the same documents as reference."""
+    baseline = {
+        r.document_id: (r.document.original_name, r.result)
+        for r in latest_succeeded_runs(
+            profile=profile, model=baseline_model, transport=baseline_transport
+        )
+    }
+    candidate = {
+        r.document_id: r.result
+        for r in latest_succeeded_runs(
+            profile=profile, model=candidate_model, transport=candidate_transport
+        )
+    }
+    pairs = [
+        Pair(f"{name} ({document_id})", result or {}, candidate.get(document_id))
+        for document_id, (name, result) in baseline.items()
+        if document_id in candidate
+    ]
+    evaluation = score_pairs(pairs, fields=_schema_fields(profile), mode="baseline-candidate")
+    evaluation.unmatched = [
+        f"{name} ({document_id})"
+        for document_id, (name, _) in baseline.items()
+        if document_id not in candidate
+    ]
+    return evaluation

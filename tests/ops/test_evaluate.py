@@ -1,0 +1,232 @@
+import csv
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from extraction.evaluation import compare_results, normalise
+from tests.ops.conftest import make_document, make_run
+
+TRUTH = Path(__file__).resolve().parents[2].parent / "shared" / "pdfs" / "truth"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("4,11", 4.11),
+        ("1.234,56", "1,234.56"),
+        ("€", "eur"),
+        ("  Amazon   Web Services ", "amazon web services"),
+        ("2014-08-03", "03.08.2014"),
+        ("20140803", "2014-08-03"),
+        (319, 319.0),
+        ("USD 4.11", "4.11"),
+    ],
+)
+def test_normalise_treats_equal_meanings_alike(a, b):
+    assert normalise(a) == normalise(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("4.11", "4.12"), ("2014-08-03", "2014-08-04"), ("EUR", "USD")]
+)
+def test_normalise_keeps_different_values_apart(a, b):
+    assert normalise(a) != normalise(b)
+
+
+@pytest.fixture
+def crafted(user, profile):
+    """Runs crafted against three truth invoices (see the expected scores in the test)."""
+    if not TRUTH.is_dir():
+        pytest.fail(f"ground truth folder missing: {TRUTH}")
+    aws = make_document(
+        user, name="aws.pdf", content=(TRUTH / "AmazonWebServices.pdf").read_bytes()
+    )
+    flip = make_document(
+        user, name="flip.pdf", content=(TRUTH / "FlipkartInvoice.pdf").read_bytes()
+    )
+    make_document(user, name="cool.pdf", content=(TRUTH / "coolblue1.pdf").read_bytes())
+    earlier = timezone.now() - timedelta(days=1)
+    # An older run with every field wrong: the latest run is the one scored.
+    make_run(
+        aws,
+        profile,
+        result={"invoice_number": "x", "amount": 1, "issuer": "y"},
+        finished_at=earlier,
+        started_at=earlier,
+    )
+    make_run(
+        aws,
+        profile,
+        result={
+            "invoice_number": "42183017",
+            "date": "03.08.2014",
+            "amount": "4,11",
+            "currency": "usd",
+            "issuer": "Amazon.com",
+            "not_in_truth": "ignored",
+        },
+    )
+    make_run(
+        flip,
+        profile,
+        result={
+            "invoice_number": "#BLR_WFLD20151000982590",
+            "date": "2015-10-20",
+            "amount": 319,
+            "currency": None,
+            "issuer": "  flipkart ",
+        },
+    )
+    # Another model's run, scored only with --model.
+    make_run(
+        flip,
+        profile,
+        model="openai/gpt-4.1-mini",
+        result={
+            "invoice_number": "#BLR_WFLD20151000982590",
+            "amount": 319,
+            "currency": "INR",
+            "date": "2015-10-20",
+            "issuer": "Flipkart",
+        },
+        finished_at=earlier,
+        started_at=earlier,
+    )
+    return profile
+
+
+def _json(*args):
+    out = io.StringIO()
+    call_command("evaluate", *args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_evaluate_truth_dir_gives_the_expected_scores(crafted):
+    data = _json("--profile", crafted.slug, "--truth", str(TRUTH))
+    fields = {f["field"]: f for f in data["fields"]}
+    assert set(fields) == {"amount", "currency", "date", "invoice_number", "issuer"}
+    assert data["documents"] == 3
+    assert data["missing_runs"] == ["coolblue1"]
+    assert "AmazonWebServices" not in data["unmatched"] and "coolblue2" in data["unmatched"]
+
+    inv = fields["invoice_number"]
+    assert (inv["compared"], inv["tp"], inv["fp"], inv["fn"]) == (3, 2, 0, 1)
+    assert inv["exact_match"] == pytest.approx(2 / 3)
+    assert inv["f1"] == pytest.approx(0.8)
+    amount = fields["amount"]
+    assert amount["exact_match"] == pytest.approx(1 / 3)  # "4,11" matches only when normalised
+    assert amount["normalised_match"] == pytest.approx(2 / 3)
+    currency = fields["currency"]
+    assert (currency["tp"], currency["fp"], currency["fn"]) == (1, 0, 2)
+    assert currency["f1"] == pytest.approx(0.5)
+    issuer = fields["issuer"]
+    assert (issuer["tp"], issuer["fp"], issuer["fn"]) == (1, 1, 2)
+    assert issuer["precision"] == pytest.approx(0.5)
+    assert issuer["f1"] == pytest.approx(0.4)
+    overall = data["overall"]
+    assert (overall["tp"], overall["fp"], overall["fn"]) == (8, 1, 7)
+    assert overall["precision"] == pytest.approx(8 / 9)
+    assert overall["recall"] == pytest.approx(8 / 15)
+    assert overall["f1"] == pytest.approx(2 / 3)
+    wrong = {(d["document"], d["field"]) for d in data["disagreements"]}
+    assert ("AmazonWebServices", "issuer") in wrong
+    assert ("AmazonWebServices", "amount") not in wrong
+
+
+def test_evaluate_model_option_scores_that_models_runs(crafted):
+    data = _json("--profile", crafted.slug, "--truth", str(TRUTH), "--model", "openai/gpt-4.1-mini")
+    fields = {f["field"]: f for f in data["fields"]}
+    assert sorted(data["missing_runs"]) == ["AmazonWebServices", "coolblue1"]
+    assert fields["currency"]["tp"] == 1 and fields["issuer"]["tp"] == 1
+
+
+def test_evaluate_table_csv_and_fail_under(crafted):
+    out = io.StringIO()
+    call_command("evaluate", "--profile", crafted.slug, "--truth", str(TRUTH), stdout=out)
+    table = out.getvalue()
+    assert "invoice_number" in table and "0.800" in table and "overall" in table
+    assert "Disagreements" in table
+
+    out = io.StringIO()
+    call_command("evaluate", "--profile", crafted.slug, "--truth", str(TRUTH), "--csv", stdout=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert rows[-1]["field"] == "overall"
+    assert float(rows[-1]["f1"]) == pytest.approx(2 / 3)
+
+    with pytest.raises(CommandError, match="below --fail-under"):
+        call_command(
+            "evaluate",
+            "--profile",
+            crafted.slug,
+            "--truth",
+            str(TRUTH),
+            "--fail-under",
+            "0.9",
+            stdout=io.StringIO(),
+        )
+    call_command(
+        "evaluate",
+        "--profile",
+        crafted.slug,
+        "--truth",
+        str(TRUTH),
+        "--fail-under",
+        "0.6",
+        stdout=io.StringIO(),
+    )
+
+
+def test_evaluate_truth_reviewed_uses_reviews_as_ground_truth(user, profile, staff):
+    doc = make_document(user)
+    run = make_run(doc, profile, result={"amount": 10, "currency": "EUR"})
+    run.reviewed_result = {"amount": 12, "currency": "EUR"}
+    run.reviewer = staff
+    run.reviewed_at = timezone.now()
+    run.save()
+    data = _json("--profile", profile.slug, "--truth", "reviewed")
+    fields = {f["field"]: f for f in data["fields"]}
+    assert fields["currency"]["tp"] == 1
+    assert (fields["amount"]["tp"], fields["amount"]["fp"], fields["amount"]["fn"]) == (0, 1, 1)
+
+
+def test_evaluate_baseline_and_candidate_models(user, profile):
+    doc = make_document(user)
+    make_run(doc, profile, model="a/one", result={"amount": 1, "currency": "EUR"})
+    make_run(doc, profile, model="b/two", result={"amount": "1.00", "currency": "USD"})
+    data = _json(
+        "--profile", profile.slug, "--baseline-model", "a/one", "--candidate-model", "b/two"
+    )
+    fields = {f["field"]: f for f in data["fields"]}
+    assert fields["amount"]["normalised_match"] == 1.0 and fields["amount"]["exact_match"] == 0.0
+    assert fields["currency"]["normalised_match"] == 0.0
+
+
+def test_evaluate_baseline_transport_inline(user, profile):
+    doc = make_document(user)
+    make_run(doc, profile, transport="inline", result={"amount": 1})
+    make_run(doc, profile, transport="file", result={"amount": 1})
+    data = _json("--profile", profile.slug, "--baseline-transport", "inline")
+    assert data["overall"]["f1"] == 1.0 and data["documents"] == 1
+
+
+def test_evaluate_rejects_unknown_profile_and_missing_mode(profile):
+    with pytest.raises(CommandError, match="unknown profile"):
+        call_command("evaluate", "--profile", "nope", "--truth", "reviewed")
+    with pytest.raises(CommandError, match="give --truth"):
+        call_command("evaluate", "--profile", profile.slug)
+
+
+def test_compare_results_marks_differences():
+    rows = compare_results({"a": "4,11", "b": "x"}, {"a": 4.11, "b": "y", "c": 1})
+    by = {r["field"]: r for r in rows}
+    assert by["a"]["normalised"] and not by["a"]["exact"]
+    assert not by["b"]["normalised"]
+    assert by["c"]["left"] is None
