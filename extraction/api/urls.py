@@ -1,4 +1,36 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from extraction.api import runs_views, views
 
 app_name = "api"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("documents/", views.DocumentListCreateApi.as_view(), name="document-list"),
+    path(
+        "documents/<uuid:document_id>/", views.DocumentDetailApi.as_view(), name="document-detail"
+    ),
+    path(
+        "documents/<uuid:document_id>/file", views.DocumentFileApi.as_view(), name="document-file"
+    ),
+    path("profiles/", runs_views.ProfileListView.as_view(), name="profile-list"),
+    path(
+        "documents/<uuid:document_id>/extractions/",
+        runs_views.DocumentExtractionsView.as_view(),
+        name="document-extractions",
+    ),
+    path("extractions/", runs_views.ExtractionListView.as_view(), name="extraction-list"),
+    path(
+        "extractions/<uuid:run_id>/",
+        runs_views.ExtractionDetailView.as_view(),
+        name="extraction-detail",
+    ),
+    path(
+        "extractions/<uuid:run_id>/cancel/",
+        runs_views.ExtractionCancelView.as_view(),
+        name="extraction-cancel",
+    ),
+    path(
+        "extractions/<uuid:run_id>/retry/",
+        runs_views.ExtractionRetryView.as_view(),
+        name="extraction-retry",
+    ),
+]

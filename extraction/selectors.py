@@ -1,0 +1,66 @@
+"""Reads of the extraction domain: each selector owns its joins (list endpoints never go N+1)."""
+
+from __future__ import annotations
+
+from django.db.models import Min, Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from extraction.models import (
+    Document,
+    ExtractionAttempt,
+    ExtractionProfile,
+    ExtractionRun,
+)
+
+
+def profile_list() -> QuerySet[ExtractionProfile]:
+    return ExtractionProfile.objects.order_by("slug")
+
+
+def document_list(*, owner) -> QuerySet[Document]:
+    """The owner's documents, newest first (no joins: the list shows only document fields)."""
+    return Document.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def document_get(*, owner, document_id) -> Document:
+    """The owner's document with this id; anyone else's does not exist for them (Http404)."""
+    document = Document.objects.filter(owner=owner, id=document_id).first()
+    if document is None:
+        raise Http404("No such document.")
+    return document
+
+
+def document_get_for_owner(*, owner, document_id) -> Document:
+    """The owner's document; Document.DoesNotExist (-> 404) for anyone else's."""
+    return Document.objects.get(owner=owner, pk=document_id)
+
+
+def extraction_run_list(*, owner, document: Document | None = None) -> QuerySet[ExtractionRun]:
+    runs = ExtractionRun.objects.filter(document__owner=owner).select_related("profile")
+    if document is not None:
+        runs = runs.filter(document=document)
+    return runs.order_by("-created_at", "-pk")
+
+
+def extraction_run_get(*, owner, run_id) -> ExtractionRun:
+    """One run with its attempts; ExtractionRun.DoesNotExist (-> 404) for anyone else's."""
+    return (
+        ExtractionRun.objects.filter(document__owner=owner)
+        .select_related("profile", "document")
+        .prefetch_related(
+            Prefetch("attempts", queryset=ExtractionAttempt.objects.order_by("started_at", "id"))
+        )
+        .get(pk=run_id)
+    )
+
+
+def oldest_queued_run_age_seconds() -> float | None:
+    """Age of the oldest run waiting to start (None when none is due)."""
+    now = timezone.now()
+    oldest = (
+        ExtractionRun.objects.filter(status=ExtractionRun.Status.QUEUED)
+        .exclude(not_before__gt=now)
+        .aggregate(oldest=Min("queued_at"))["oldest"]
+    )
+    return None if oldest is None else max(0.0, (now - oldest).total_seconds())
