@@ -1,0 +1,149 @@
+"""Admin: documents (upload through the intake service; every other field read-only)."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from extraction.errors import UploadTooLarge
+from extraction.models import Document
+from extraction.services.documents import document_delete
+from extraction.services.intake import document_ingest
+from extraction.uploads import request_upload_too_large
+from remorai.errors import ApplicationError
+
+
+class DocumentUploadForm(forms.ModelForm):
+    """Add form: an owner and a PDF; the intake service does the rest (and names the errors)."""
+
+    upload = forms.FileField(label="PDF", help_text="Checked and stored exactly as API uploads.")
+    request = None  # set per request by DocumentAdmin.get_form
+
+    class Meta:
+        model = Document
+        fields = ["owner"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.request is not None and request_upload_too_large(self.request):
+            self._errors.pop("upload", None)  # "required": it was stopped for its size
+            self.add_error("upload", ValidationError(UploadTooLarge().detail, code="too_large"))
+            return cleaned
+        owner, upload = cleaned.get("owner"), cleaned.get("upload")
+        if owner is None or upload is None or self.errors:
+            return cleaned
+        try:
+            self.document, self.created = document_ingest(owner=owner, upload=upload)
+        except ApplicationError as exc:
+            self.add_error("upload", ValidationError(exc.detail, code=exc.code))
+        return cleaned
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = [
+        "original_name",
+        "owner",
+        "page_count",
+        "size",
+        "is_encrypted",
+        "created_at",
+    ]
+    list_filter = ["is_encrypted", "created_at", ("owner", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["owner"]
+    search_fields = ["original_name", "sha256", "owner__username"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    details = [
+        "id",
+        "original_name",
+        "owner",
+        "download",
+        "sha256",
+        "size",
+        "page_count",
+        "is_encrypted",
+        "created_at",
+    ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = DocumentUploadForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            form.request = request
+        return form
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["owner", "upload"]})]
+        return [(None, {"fields": self.details}), ("PDF metadata", {"fields": ["metadata"]})]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [*self.details, "metadata"]
+
+    def get_changeform_initial_data(self, request):
+        return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        return form.document  # already stored by document_ingest
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # nothing on the change page is editable
+        if not form.created:
+            self.message_user(
+                request,
+                "This PDF was already uploaded for this owner: showing the existing document.",
+                messages.WARNING,
+            )
+
+    def delete_model(self, request, obj):
+        document_delete(document=obj)
+
+    def delete_queryset(self, request, queryset):
+        for document in queryset:
+            document_delete(document=document)
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, obj):
+        return filesizeformat(obj.size_bytes)
+
+    @admin.display(description="file")
+    def download(self, obj):
+        url = reverse("admin:extraction_document_file", kwargs={"document_id": obj.id})
+        return format_html('<a href="{}">{}</a>', url, obj.file.name)
+
+    def get_urls(self):
+        download = path(
+            "<uuid:document_id>/file/",
+            self.admin_site.admin_view(self.file_view),
+            name="extraction_document_file",
+        )
+        return [download, *super().get_urls()]
+
+    def file_view(self, request, document_id):
+        document = get_object_or_404(Document, pk=document_id)
+        if not self.has_view_permission(request, document):
+            raise PermissionDenied
+        response = FileResponse(
+            document.file.open("rb"),
+            as_attachment=True,
+            filename=document.original_name,
+            content_type="application/pdf",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @admin.display(description="metadata")
+    def metadata(self, obj):
+        text = json.dumps(obj.pdf_metadata, indent=2, ensure_ascii=False, sort_keys=True)
+        return format_html("<pre>{}</pre>", text)
