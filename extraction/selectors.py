@@ -31,11 +31,6 @@ def document_get(*, owner, document_id) -> Document:
     return document
 
 
-def document_get_for_owner(*, owner, document_id) -> Document:
-    """The owner's document; Document.DoesNotExist (-> 404) for anyone else's."""
-    return Document.objects.get(owner=owner, pk=document_id)
-
-
 def extraction_run_list(*, owner, document: Document | None = None) -> QuerySet[ExtractionRun]:
     runs = ExtractionRun.objects.filter(document__owner=owner).select_related("profile")
     if document is not None:

@@ -174,7 +174,10 @@ def document_delete(*, document: Document) -> None:
 
     def after_commit():
         if name:
-            storage.delete(name)
+            try:
+                storage.delete(name)
+            except Exception:  # noqa: BLE001 - a leftover file is harmless here
+                logger.exception("stored file %s not deleted", name)
         if remote_ids:
             async_task(
                 "extraction.tasks.delete_remote_files",

@@ -1,0 +1,26 @@
+"""Filters of GET /api/extractions/."""
+
+import django_filters
+from django.db.models import Q
+
+from extraction.models import ExtractionRun, Route
+
+
+class ExtractionRunFilter(django_filters.FilterSet):
+    document = django_filters.UUIDFilter(field_name="document_id")
+    profile = django_filters.CharFilter(field_name="profile__slug")
+    status = django_filters.MultipleChoiceFilter(choices=ExtractionRun.Status.choices)
+    model = django_filters.CharFilter(
+        method="filter_model", help_text="Requested model or model used."
+    )
+    route = django_filters.ChoiceFilter(choices=Route.choices)
+    created = django_filters.IsoDateTimeFromToRangeFilter(
+        field_name="created_at", help_text="created_after / created_before (ISO 8601)."
+    )
+
+    class Meta:
+        model = ExtractionRun
+        fields = ["document", "profile", "status", "model", "route", "created"]
+
+    def filter_model(self, queryset, name, value):
+        return queryset.filter(Q(requested_model=value) | Q(model_used=value))

@@ -1,0 +1,166 @@
+"""Serializers of profiles and extraction runs (output shapes; input is validated here too)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from extraction.models import ExtractionAttempt, ExtractionProfile, ExtractionRun, Transport
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExtractionProfile
+        fields = [
+            "slug",
+            "name",
+            "instructions",
+            "schema",
+            "default_model",
+            "fallback_models",
+            "version",
+            "updated_at",
+        ]
+
+
+class ExtractionCreateSerializer(serializers.Serializer):
+    profile = serializers.SlugField(max_length=64)
+    model = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    transport = serializers.ChoiceField(choices=Transport.values, default=Transport.FILE)
+
+
+class ExtractionAcceptedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    url = serializers.CharField()
+
+
+class UsageSerializer(serializers.Serializer):
+    input_tokens = serializers.IntegerField(allow_null=True)
+    output_tokens = serializers.IntegerField(allow_null=True)
+    document_tokens = serializers.IntegerField(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class TimingsSerializer(serializers.Serializer):
+    created_at = serializers.DateTimeField()
+    queued_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    not_before = serializers.DateTimeField(allow_null=True)
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    queue_seconds = serializers.FloatField(allow_null=True)
+    run_seconds = serializers.FloatField(allow_null=True)
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExtractionAttempt
+        fields = [
+            "route",
+            "provider",
+            "model",
+            "operation",
+            "started_at",
+            "latency_ms",
+            "outcome",
+            "http_status",
+            "error_code",
+            "error_message",
+            "input_tokens",
+            "output_tokens",
+            "document_tokens",
+            "cost_usd",
+        ]
+
+
+def run_url(run: ExtractionRun, request=None) -> str:
+    path = reverse("api:extraction-detail", kwargs={"run_id": run.pk})
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def _seconds(start, end):
+    return None if start is None or end is None else round((end - start).total_seconds(), 3)
+
+
+class ExtractionRunSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    document = serializers.UUIDField(source="document_id", read_only=True)
+    profile = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    error = serializers.SerializerMethodField()
+    usage = serializers.SerializerMethodField()
+    timings = serializers.SerializerMethodField()
+    redo_of = serializers.UUIDField(source="redo_of_id", read_only=True, allow_null=True)
+    simulated = serializers.BooleanField(
+        read_only=True, help_text="True when the answer came from the provider simulator."
+    )
+
+    class Meta:
+        model = ExtractionRun
+        fields = [
+            "id",
+            "url",
+            "document",
+            "profile",
+            "profile_version",
+            "status",
+            "result",
+            "error",
+            "requested_model",
+            "fallback_models",
+            "model_used",
+            "route",
+            "transport",
+            "usage",
+            "cost_usd",
+            "simulated",
+            "attempt_count",
+            "cancel_requested",
+            "trigger",
+            "redo_of",
+            "timings",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, run) -> str:
+        return run_url(run, self.context.get("request"))
+
+    @extend_schema_field(ErrorSerializer(allow_null=True))
+    def get_error(self, run):
+        if not run.error_code:
+            return None
+        return {"code": run.error_code, "message": run.error_message}
+
+    @extend_schema_field(UsageSerializer)
+    def get_usage(self, run):
+        return {
+            "input_tokens": run.input_tokens,
+            "output_tokens": run.output_tokens,
+            "document_tokens": run.document_tokens,
+        }
+
+    @extend_schema_field(TimingsSerializer)
+    def get_timings(self, run):
+        return {
+            "created_at": run.created_at,
+            "queued_at": run.queued_at,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "not_before": run.not_before,
+            "heartbeat_at": run.heartbeat_at,
+            "queue_seconds": _seconds(run.created_at, run.started_at),
+            "run_seconds": _seconds(run.started_at, run.finished_at),
+        }
+
+
+class ExtractionRunDetailSerializer(ExtractionRunSerializer):
+    attempts = AttemptSerializer(many=True, read_only=True)
+
+    class Meta(ExtractionRunSerializer.Meta):
+        fields = [*ExtractionRunSerializer.Meta.fields, "raw_output", "attempts"]
+        read_only_fields = fields

@@ -1,0 +1,156 @@
+"""Profiles and extraction runs: thin views over extraction.services.runs and selectors."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from extraction import selectors
+from extraction.api.idempotency import idempotent
+from extraction.api.runs_filters import ExtractionRunFilter
+from extraction.api.runs_serializers import (
+    ExtractionAcceptedSerializer,
+    ExtractionCreateSerializer,
+    ExtractionRunDetailSerializer,
+    ExtractionRunSerializer,
+    ProfileSerializer,
+    run_url,
+)
+from extraction.models import Document, ExtractionProfile, ExtractionRun, Trigger
+from extraction.services.runs import (
+    extraction_run_cancel,
+    extraction_run_enqueue,
+    extraction_run_retry,
+)
+from remorai.errors import ApplicationError
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Same key + same body: the same response. Same key + other body: 422.",
+)
+
+
+class UnknownProfile(ApplicationError):
+    code = "unknown_profile"
+    status_code = 422
+    default_detail = "No extraction profile has this slug."
+
+
+def _accepted(run: ExtractionRun, request) -> Response:
+    url = run_url(run, request)
+    body = ExtractionAcceptedSerializer({"id": run.pk, "status": run.status, "url": url}).data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+def _run_or_404(request, run_id) -> ExtractionRun:
+    try:
+        return selectors.extraction_run_get(owner=request.user, run_id=run_id)
+    except ExtractionRun.DoesNotExist:
+        raise Http404 from None
+
+
+class ProfileListView(generics.ListAPIView):
+    serializer_class = ProfileSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.profile_list()
+
+
+class DocumentExtractionsView(generics.ListAPIView):
+    """GET: the document's extraction history. POST: start an extraction (202)."""
+
+    serializer_class = ExtractionRunSerializer
+    filterset_class = None
+
+    def get_document(self) -> Document:
+        return selectors.document_get(
+            owner=self.request.user, document_id=self.kwargs["document_id"]
+        )
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ExtractionRun.objects.none()
+        return selectors.extraction_run_list(owner=self.request.user, document=self.get_document())
+
+    @extend_schema(
+        request=ExtractionCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            202: ExtractionAcceptedSerializer,
+            409: OpenApiResponse(description="An extraction is already active (its id given)."),
+            422: OpenApiResponse(description="Unknown profile or model; key reused."),
+        },
+    )
+    @idempotent("extractions.create")
+    def post(self, request, document_id):
+        document = self.get_document()
+        serializer = ExtractionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            profile = ExtractionProfile.objects.get(slug=data["profile"])
+        except ExtractionProfile.DoesNotExist:
+            raise UnknownProfile(profile=data["profile"]) from None
+        run = extraction_run_enqueue(
+            document=document,
+            profile=profile,
+            model=data.get("model") or None,
+            transport=data["transport"],
+            trigger=Trigger.API,
+            requested_by=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key", "")[:255],
+        )
+        return _accepted(run, request)
+
+
+class ExtractionListView(generics.ListAPIView):
+    serializer_class = ExtractionRunSerializer
+    filterset_class = ExtractionRunFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ExtractionRun.objects.none()
+        return selectors.extraction_run_list(owner=self.request.user)
+
+
+class ExtractionDetailView(APIView):
+    @extend_schema(responses=ExtractionRunDetailSerializer)
+    def get(self, request, run_id):
+        run = _run_or_404(request, run_id)
+        return Response(ExtractionRunDetailSerializer(run, context={"request": request}).data)
+
+
+class ExtractionCancelView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: ExtractionRunSerializer,
+            409: OpenApiResponse(description="The run already finished."),
+        },
+    )
+    def post(self, request, run_id):
+        run = extraction_run_cancel(run=_run_or_404(request, run_id))
+        return Response(ExtractionRunSerializer(run, context={"request": request}).data)
+
+
+class ExtractionRetryView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            202: ExtractionAcceptedSerializer,
+            409: OpenApiResponse(description="This run, or another of the same kind, is active."),
+        },
+    )
+    def post(self, request, run_id):
+        run = extraction_run_retry(
+            run=_run_or_404(request, run_id), trigger=Trigger.API, requested_by=request.user
+        )
+        return _accepted(run, request)
