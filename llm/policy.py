@@ -243,7 +243,7 @@ def call(
         return float(asked) if asked is not None else backoff(state)
 
     def stop(state: tenacity.RetryCallState) -> bool:
-        if state.attempt_number >= settings.LLM_RETRY_ATTEMPTS:
+        if state.attempt_number >= settings.LLM_RETRY_ATTEMPTS or breaker.is_open():
             return True
         return time.time() + state.upcoming_sleep >= call_deadline
 
