@@ -158,31 +158,23 @@ def uploaded_files_delete_remote(*, ids: list[int]) -> int:
     return deleted
 
 
-@transaction.atomic
-def document_delete(*, document: Document) -> None:
-    """Delete a document, its runs and stored file; its remote copies are deleted after commit."""
-    from django_q.tasks import async_task
+def remote_copies_of(*, document: Document) -> list[int]:
+    """Ids of the document's remote copies that exist at a provider (to delete with it).
 
-    remote_ids = list(
+    An upload in flight has no id yet; its row outlives the document (document set to NULL)
+    and the cleanup deletes it later.
+    """
+    return list(
         UploadedFile.objects.filter(
             document=document, state__in=[State.ACTIVE, State.EXPIRED]
         ).values_list("pk", flat=True)
     )
-    # An upload in flight has no id yet; it stays for the cleanup (document is set to NULL).
-    storage, name = document.file.storage, document.file.name
-    document.delete()
 
-    def after_commit():
-        if name:
-            try:
-                storage.delete(name)
-            except Exception:  # noqa: BLE001 - a leftover file is harmless here
-                logger.exception("stored file %s not deleted", name)
-        if remote_ids:
-            async_task(
-                "extraction.tasks.delete_remote_files",
-                remote_ids,
-                task_name=f"delete-remote-files-{remote_ids[0]}",
-            )
 
-    transaction.on_commit(after_commit)
+def uploaded_files_delete_remote_later(*, ids: list[int]) -> None:
+    """Enqueue the deletion of these remote copies (call it after commit)."""
+    from django_q.tasks import async_task
+
+    async_task(
+        "extraction.tasks.delete_remote_files", list(ids), task_name=f"delete-remote-{ids[0]}"
+    )

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from extraction.models import Document, UploadedFile
 from extraction.services import files as files_service
-from extraction.services.files import DocumentFileCache, document_delete
+from extraction.services.documents import document_delete
+from extraction.services.files import DocumentFileCache
 from extraction.services.profiles import (
     InvalidProfileSchema,
     UnknownModel,
