@@ -16,6 +16,8 @@ import json
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -23,6 +25,14 @@ from extraction.models import IdempotencyRecord
 from remorai.errors import ApplicationError, IdempotencyKeyReused
 
 HEADER = "Idempotency-Key"
+# For @extend_schema(parameters=[...]) of every idempotent endpoint.
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Same key + same body: the same response again. Same key + another body: 422.",
+)
 _REPLAYED_HEADERS = ("Location",)
 
 

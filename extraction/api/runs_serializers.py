@@ -27,7 +27,7 @@ class ProfileSerializer(serializers.ModelSerializer):
 class ExtractionCreateSerializer(serializers.Serializer):
     profile = serializers.SlugField(max_length=64)
     model = serializers.CharField(max_length=128, required=False, allow_blank=True)
-    transport = serializers.ChoiceField(choices=Transport.values, default=Transport.FILE)
+    transport = serializers.ChoiceField(choices=Transport.choices, default=Transport.FILE)
 
 
 class ExtractionAcceptedSerializer(serializers.Serializer):
@@ -42,7 +42,7 @@ class UsageSerializer(serializers.Serializer):
     document_tokens = serializers.IntegerField(allow_null=True)
 
 
-class ErrorSerializer(serializers.Serializer):
+class RunErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
 
@@ -130,7 +130,7 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
     def get_url(self, run) -> str:
         return run_url(run, self.context.get("request"))
 
-    @extend_schema_field(ErrorSerializer(allow_null=True))
+    @extend_schema_field(RunErrorSerializer(allow_null=True))
     def get_error(self, run):
         if not run.error_code:
             return None

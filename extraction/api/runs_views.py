@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from extraction import selectors
-from extraction.api.idempotency import idempotent
+from extraction.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from extraction.api.runs_filters import ExtractionRunFilter
 from extraction.api.runs_serializers import (
     ExtractionAcceptedSerializer,
@@ -27,14 +26,6 @@ from extraction.services.runs import (
     extraction_run_retry,
 )
 from remorai.errors import ApplicationError
-
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Same key + same body: the same response. Same key + other body: 422.",
-)
 
 
 class UnknownProfile(ApplicationError):
@@ -82,7 +73,7 @@ class DocumentExtractionsView(generics.ListAPIView):
 
     @extend_schema(
         request=ExtractionCreateSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             202: ExtractionAcceptedSerializer,
             409: OpenApiResponse(description="An extraction is already active (its id given)."),

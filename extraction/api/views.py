@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from extraction import selectors
 from extraction.api.filters import DocumentFilter
+from extraction.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from extraction.api.serializers import DocumentSerializer, DocumentUploadSerializer
 from extraction.errors import FileRequired, TooManyFiles, UploadTooLarge
 from extraction.models import Document
@@ -65,6 +66,7 @@ class DocumentListCreateApi(generics.GenericAPIView):
             "user return the existing document (200) instead of a copy."
         ),
         request={"multipart/form-data": DocumentUploadSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: DocumentSerializer,
             200: OpenApiResponse(DocumentSerializer, description="Already uploaded: the same one."),
@@ -75,6 +77,7 @@ class DocumentListCreateApi(generics.GenericAPIView):
             422: error_response("`pdf_encrypted`, `pdf_unreadable` or `too_many_pages`."),
         },
     )
+    @idempotent("documents.upload")
     def post(self, request):
         document, created = document_ingest(owner=request.user, upload=uploaded_file(request))
         return self.document_response(document, created=created)

@@ -256,3 +256,25 @@ def test_detail_query_count_is_constant(api, document, enqueued, fake, django_as
     extraction_run_execute(run_id=run_id)
     with django_assert_num_queries(2):  # the run with its joins, its attempts
         api.get(f"/api/extractions/{run_id}/")
+
+
+def upload(api, path, **headers):
+    with path.open("rb") as fh:
+        return api.post("/api/documents/", {"file": fh}, format="multipart", **headers)
+
+
+def test_upload_idempotency_key_replays_and_refuses_another_file(api):
+    from tests.extraction.pipeline import INVOICE_PDF, PDFS
+
+    first = upload(api, INVOICE_PDF, HTTP_IDEMPOTENCY_KEY="up-1")
+    assert first.status_code == 201, first.json()
+    again = upload(api, INVOICE_PDF, HTTP_IDEMPOTENCY_KEY="up-1")
+    assert again.status_code == 201  # the same response, not the 200 of a re-upload
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    other = upload(api, PDFS / "good" / "issue-140-example.pdf", HTTP_IDEMPOTENCY_KEY="up-1")
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    # Without a key: the usual dedupe (200, the same document).
+    plain = upload(api, INVOICE_PDF)
+    assert plain.status_code == 200 and plain.json()["id"] == first.json()["id"]
