@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class ExtractionConfig(AppConfig):
     name = "extraction"
     verbose_name = "Extraction"
+
+    def ready(self):
+        from extraction.health import queue_check
+        from remorai.health import READINESS_CHECKS
+
+        READINESS_CHECKS["queue"] = queue_check

@@ -287,3 +287,13 @@ def test_sweeper_waits_for_a_scheduled_retry(document, profile, enqueued, settin
         not_before=timezone.now() + timedelta(minutes=5),
     )
     assert extraction_runs_sweep()["reenqueued"] == 0
+
+
+def test_readyz_reports_the_queue(client, document, profile, enqueued):
+    run = enqueue(document, profile)
+    ExtractionRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(seconds=42))
+    response = client.get("/readyz")
+    queue = response.json()["checks"]["queue"]
+    assert queue["ok"] is True and queue["broker"] == "orm"
+    assert queue["queued"] == 1
+    assert 41 <= queue["oldest_queued_age_seconds"] < 60
