@@ -218,7 +218,7 @@ Q_CLUSTER = {
     "name": "remorai",
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TIMEOUT", default=600),
-    "retry": env.int("Q_RETRY", default=720),
+    "retry": env.int("Q_RETRY", default=900),
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
     "ack_failures": True,
     "catch_up": False,
@@ -234,6 +234,16 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Extraction pipeline (defaults and meaning: extraction/conf.py) --------------------------
+# A running run heartbeats every EXTRACTION_HEARTBEAT_SECONDS; the sweeper (every minute)
+# re-queues one whose heartbeat is older than EXTRACTION_STALE_HEARTBEAT_SECONDS, and enqueues
+# again a queued run left waiting EXTRACTION_STALE_QUEUED_SECONDS with no task in the broker:
+# a run whose worker was killed moves again within ~2 minutes, whatever Q_RETRY is.
+EXTRACTION_HEARTBEAT_SECONDS = env.float("EXTRACTION_HEARTBEAT_SECONDS", default=10.0)
+EXTRACTION_STALE_HEARTBEAT_SECONDS = env.float("EXTRACTION_STALE_HEARTBEAT_SECONDS", default=60.0)
+EXTRACTION_STALE_QUEUED_SECONDS = env.float("EXTRACTION_STALE_QUEUED_SECONDS", default=90.0)
+EXTRACTION_MAX_ATTEMPTS = env.int("EXTRACTION_MAX_ATTEMPTS", default=3)
 
 # --- LLM layer ------------------------------------------------------------------------------
 LITELLM_BASE_URL = env.str("LITELLM_BASE_URL", default="")
