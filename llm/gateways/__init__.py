@@ -1,0 +1,71 @@
+"""Ways of reaching models. get_gateway(route, provider) is how everyone else obtains one."""
+
+from __future__ import annotations
+
+import threading
+
+from llm.gateways.base import Gateway
+
+_cache: dict[tuple, Gateway] = {}
+_lock = threading.Lock()
+
+
+def get_gateway(route: str, provider: str) -> Gateway:
+    """The gateway for `route` ("proxy" or "direct") and `provider` ("openai", "gemini",
+    "anthropic"; ignored for the proxy, which serves every provider).
+
+    Instances are cached per configuration (base URL and key), so a rotated key or a changed
+    setting gives a fresh one; clients and their connections are reused otherwise.
+    """
+    from django.conf import settings
+
+    from llm.errors import ConfigurationError
+    from llm.secrets import get_api_key
+
+    if route == "proxy":
+        key = ("proxy", settings.LITELLM_BASE_URL, get_api_key("litellm"))
+    elif route == "direct":
+        if provider not in _DIRECT:
+            raise ConfigurationError(f"No direct gateway for provider {provider!r}.")
+        key = ("direct", provider, _direct_base_url(provider), get_api_key(provider))
+    else:
+        raise ConfigurationError(f"Unknown route {route!r}.")
+    gateway = _cache.get(key)
+    if gateway is None:
+        with _lock:
+            gateway = _cache.get(key)
+            if gateway is None:
+                gateway = _build(key)
+                _cache[key] = gateway
+    return gateway
+
+
+def reset_gateways() -> None:
+    """Forget cached gateways (tests; after a settings change)."""
+    with _lock:
+        _cache.clear()
+
+
+_DIRECT = {
+    "openai": ("llm.gateways.openai", "OpenAIDirect", "OPENAI_BASE_URL"),
+    "gemini": ("llm.gateways.gemini", "GeminiDirect", "GEMINI_BASE_URL"),
+    "anthropic": ("llm.gateways.anthropic", "AnthropicDirect", "ANTHROPIC_BASE_URL"),
+}
+
+
+def _direct_base_url(provider: str) -> str:
+    from django.conf import settings
+
+    return getattr(settings, _DIRECT[provider][2], "") or ""
+
+
+def _build(key: tuple) -> Gateway:
+    import importlib
+
+    if key[0] == "proxy":
+        from llm.gateways.litellm_proxy import LiteLLMProxy
+
+        return LiteLLMProxy(base_url=key[1], api_key=key[2])
+    _, provider, base_url, api_key = key
+    module, cls, _ = _DIRECT[provider]
+    return getattr(importlib.import_module(module), cls)(base_url=base_url or None, api_key=api_key)

@@ -1,0 +1,285 @@
+"""What every gateway shares: timeouts, the wait a provider asks for, HTTP error → llm.errors.
+
+The table (the policy dispatches on the class; see llm/errors.py):
+
+- quota or budget refusals (`insufficient_quota`, `budget_exceeded`, Gemini quota exhausted for the
+  day or without a retry delay) → QuotaExceeded, whatever the status;
+- 404 on a file id, Gemini's 403 on an expired file → FileGone;
+- proxy: 400 "Invalid model name", 400 `no_db_connection`, 401/403 → RouteUnavailable (the proxy is
+  misconfigured for us, not the request wrong: fall back, logged loudly);
+- direct: 401/403 → RouteUnavailable; 404 without a file → RouteUnavailable (unknown model);
+- 408/409/429/5xx/529, timeouts, connection errors → RetryableError with `retry_after`;
+- any other 4xx (400/403/413/422/…) → RequestRejected.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from llm.errors import (
+    FileGone,
+    LLMError,
+    QuotaExceeded,
+    RequestRejected,
+    RetryableError,
+    RouteUnavailable,
+)
+
+logger = logging.getLogger("llm.gateways")
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 529})
+QUOTA_CODES = frozenset({"insufficient_quota", "budget_exceeded"})
+_QUOTA_PHRASES = (
+    "insufficient_quota",
+    "budget_exceeded",
+    "exceeded your current quota",
+    "budget has been exceeded",
+)
+_PROXY_MISCONFIGURED_PHRASES = (
+    "invalid model name",
+    "no_db_connection",
+    "no deployments available",
+    "llm provider not provided",
+)
+_FILE_GONE_PHRASES = re.compile(
+    r"file\b.*\b(not found|does not exist|no longer|expired|not exist|permission)", re.I | re.S
+)
+_RETRY_DELAY_IN_TEXT = re.compile(r'"?retryDelay"?\s*[:=]\s*"?(\d+(?:\.\d+)?)s', re.I)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*s?\s*$")
+
+
+def timeout_for(request_timeout: float | None = None) -> httpx.Timeout:
+    """The per-call timeout: the request's own, else LLM_TIMEOUT_SECONDS; connect is separate."""
+    total = request_timeout or settings.LLM_TIMEOUT_SECONDS
+    connect = min(settings.LLM_CONNECT_TIMEOUT_SECONDS, total)
+    return httpx.Timeout(total, connect=connect)
+
+
+# --- how long the provider asks us to wait ----------------------------------------------------
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds from "17s", "1.5s", "17", or a protobuf Duration {"seconds": 17, "nanos": …}."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        try:
+            return float(value.get("seconds") or 0) + float(value.get("nanos") or 0) / 1e9
+        except (TypeError, ValueError):
+            return None
+    match = _DURATION.match(str(value))
+    return float(match.group(1)) if match else None
+
+
+def _seconds_or_date(value: str | None, *, now: float | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _milliseconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value) / 1000) if value else None
+    except ValueError:
+        return None
+
+
+def retry_after(headers: Mapping[str, str], body: Any = None, *, now: float | None = None):
+    """The wait (seconds) a response asks for, or None.
+
+    In order: `retry-after-ms`, `Retry-After` (seconds or an HTTP date), the upstream's
+    `llm_provider-retry-after-ms` / `llm_provider-retry-after` forwarded by LiteLLM, Gemini's
+    `error.details[].retryDelay`, and a `retryDelay` quoted inside an error message (LiteLLM
+    passes Gemini's error body on as text).
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    for name, parse in (
+        ("retry-after-ms", _milliseconds),
+        ("retry-after", _seconds_or_date),
+        ("llm_provider-retry-after-ms", _milliseconds),
+        ("llm_provider-retry-after", _seconds_or_date),
+    ):
+        value = parse(lower.get(name)) if name.endswith("ms") else parse(lower.get(name), now=now)
+        if value is not None:
+            return value
+    error = _error_object(body)
+    for detail in error.get("details") or ():
+        if isinstance(detail, Mapping) and "retryDelay" in detail:
+            value = parse_duration(detail["retryDelay"])
+            if value is not None:
+                return value
+    match = _RETRY_DELAY_IN_TEXT.search(str(error.get("message") or ""))
+    return float(match.group(1)) if match else None
+
+
+# --- reading error bodies ---------------------------------------------------------------------
+
+
+def parse_body(content: bytes | str | None) -> Any:
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+        return text[:2000]
+
+
+def _error_object(body: Any) -> dict:
+    """The `error` object of an OpenAI/LiteLLM, Gemini or Anthropic error body ({} if none)."""
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if isinstance(error, Mapping):
+            return dict(error)
+        if isinstance(error, str):
+            return {"message": error}
+        if "detail" in body:  # FastAPI-style errors from the proxy itself
+            return {"message": str(body["detail"])}
+    if isinstance(body, str):
+        return {"message": body}
+    return {}
+
+
+def error_message(body: Any) -> str:
+    message = _error_object(body).get("message") or ""
+    return str(message)[:500]
+
+
+def provider_code(body: Any) -> str:
+    """The provider's own error code: `code`/`type` (OpenAI, LiteLLM, Anthropic) or `status`
+    (Gemini's "RESOURCE_EXHAUSTED"). Numeric codes (LiteLLM's "429") are skipped."""
+    error = _error_object(body)
+    for key in ("code", "type", "status"):
+        value = error.get(key)
+        if isinstance(value, str) and value and not value.isdigit() and value != "None":
+            return value
+    return ""
+
+
+def _gemini_quota_exhausted(error: Mapping) -> bool:
+    """Gemini 429 RESOURCE_EXHAUSTED is a quota (not a short rate limit) when a violated quota is a
+    daily one, or when the answer carries quota failures but no retry delay."""
+    if str(error.get("status") or "") != "RESOURCE_EXHAUSTED":
+        return False
+    details = [d for d in error.get("details") or () if isinstance(d, Mapping)]
+    violations = [v for d in details for v in d.get("violations") or () if isinstance(v, Mapping)]
+    if any("perday" in str(v.get("quotaId", "")).lower() for v in violations):
+        return True
+    has_delay = any("retryDelay" in d for d in details)
+    return bool(violations) and not has_delay
+
+
+def _is_quota(body: Any, code: str) -> bool:
+    if code in QUOTA_CODES:
+        return True
+    error = _error_object(body)
+    for key in ("code", "type"):
+        if str(error.get(key) or "") in QUOTA_CODES:
+            return True
+    if _gemini_quota_exhausted(error):
+        return True
+    message = str(error.get("message") or "").lower()
+    return any(phrase in message for phrase in _QUOTA_PHRASES)
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+    *,
+    route: str,
+    provider: str,
+    file_id: str | None = None,
+    request_id: str = "",
+    now: float | None = None,
+) -> LLMError:
+    """The llm.errors instance for an HTTP error answer (see the module docstring's table).
+
+    `route` is "proxy" or "direct"; `file_id` is the remote file the call referred to, if any
+    (a 404 then means the file is gone, not the endpoint).
+    """
+    code = provider_code(body)
+    message = error_message(body)
+    wait = retry_after(headers, body, now=now)
+    where = "LiteLLM proxy" if route == "proxy" else provider
+    detail = (
+        f"{where} answered {status}"
+        + (f" {code}" if code else "")
+        + (f": {message}" if message else ".")
+    )
+    kwargs = {"http_status": status, "retry_after": wait, "request_id": request_id}
+    if code:
+        kwargs["error_code"] = code
+    lowered = message.lower()
+
+    if _is_quota(body, code):
+        return QuotaExceeded(detail, **kwargs)
+    if file_id and (
+        status == 404
+        or (status in (400, 403) and (file_id in message or _FILE_GONE_PHRASES.search(message)))
+    ):
+        return FileGone(detail, **kwargs)
+    if route == "proxy" and (
+        status in (401, 403)
+        or (status == 400 and any(p in lowered or p == code for p in _PROXY_MISCONFIGURED_PHRASES))
+    ):
+        logger.error(
+            "LiteLLM proxy is misconfigured for this request (HTTP %s %s): %s. Falling back.",
+            status,
+            code,
+            message,
+        )
+        return RouteUnavailable(detail, **kwargs)
+    if route == "direct" and status in (401, 403):
+        logger.error("%s refused our key (HTTP %s %s): %s", provider, status, code, message)
+        return RouteUnavailable(detail, **kwargs)
+    if status == 404:
+        return RouteUnavailable(detail, **kwargs)
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return RetryableError(detail, **kwargs)
+    return RequestRejected(detail, **kwargs)
+
+
+def error_from_httpx(response: httpx.Response, *, route: str, provider: str, **kwargs) -> LLMError:
+    return error_from_response(
+        response.status_code,
+        response.headers,
+        parse_body(response.content),
+        route=route,
+        provider=provider,
+        **kwargs,
+    )
+
+
+def transport_error(exc: Exception, *, route: str, provider: str) -> RetryableError:
+    """A timeout or a connection failure (any HTTP library): retryable, no status."""
+    name = type(exc).__name__
+    is_timeout = "timeout" in name.lower() or isinstance(exc, TimeoutError)
+    where = "LiteLLM proxy" if route == "proxy" else provider
+    what = "timed out" if is_timeout else f"could not be reached ({name})"
+    return RetryableError(
+        f"{where} {what}.", error_code="timeout" if is_timeout else "connection_error"
+    )

@@ -1,0 +1,90 @@
+"""Request pieces shared by the gateways: the document part, inline base64, answer parsing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from llm.errors import RequestRejected
+from llm.types import GenerationRequest
+
+# 3 bytes of input make 4 of base64: read multiples of 3 so chunks encode without padding.
+_RAW_CHUNK = 3 * 64 * 1024
+_PLACEHOLDER = "@@remorai-inline-file@@"
+
+# The simulator marks its answers with this header (LiteLLM forwards it as llm_provider-…).
+SIMULATOR_HEADERS = ("x-simulator", "llm_provider-x-simulator")
+SIMULATOR_TEXT_MARK = "[simulated by remorai]"
+
+
+def base64_size(size: int) -> int:
+    return 4 * math.ceil(size / 3)
+
+
+def iter_base64(path: Path) -> Iterator[bytes]:
+    """The file's base64 encoding, produced chunk by chunk (never the whole file in memory)."""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_RAW_CHUNK):
+            yield base64.b64encode(chunk)
+
+
+def read_base64(path: Path) -> str:
+    """The whole file as one base64 string (for SDKs that take the document as a value)."""
+    return b"".join(iter_base64(path)).decode("ascii")
+
+
+def streamed_json_with_file(body: dict, path: Path) -> tuple[Iterator[bytes], int]:
+    """`body` as JSON bytes with the file's base64 spliced in where _PLACEHOLDER stands.
+
+    Returns (chunks, exact length), so the body goes out with a Content-Length and the file is
+    never held whole: the JSON around it is encoded once, the file streamed in base64 chunks.
+    """
+    encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    prefix, sep, suffix = encoded.partition(_PLACEHOLDER.encode())
+    if not sep:
+        raise ValueError("body has no file placeholder")
+    length = len(prefix) + base64_size(os.path.getsize(path)) + len(suffix)
+
+    def chunks() -> Iterator[bytes]:
+        yield prefix
+        yield from iter_base64(path)
+        yield suffix
+
+    return chunks(), length
+
+
+def inline_data_url(mime: str) -> str:
+    """The data URL whose payload streamed_json_with_file fills in."""
+    return f"data:{mime};base64,{_PLACEHOLDER}"
+
+
+def require_file(request: GenerationRequest) -> str:
+    if request.transport == "file":
+        if request.file is None:
+            raise RequestRejected("transport 'file' needs a remote file (request.file).")
+        return request.file.id
+    if request.path is None:
+        raise RequestRejected("transport 'inline' needs the document's path (request.path).")
+    return ""
+
+
+def parse_json(text: str | None) -> Any:
+    """The parsed JSON answer, or None when the text is not JSON (the policy repairs it)."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def simulated(headers, text: str | None = None) -> bool:
+    lower = {k.lower() for k in headers}
+    if any(name in lower for name in SIMULATOR_HEADERS):
+        return True
+    return bool(text) and SIMULATOR_TEXT_MARK in text
