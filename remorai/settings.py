@@ -374,6 +374,11 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # botocore's DEBUG lines carry response bodies: Secrets Manager's answer holds the keys
+        # before llm.secrets can register them for masking.
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
         # pypdf warns about every quirk of an uploaded file; intake reports what matters.
         "pypdf": {"level": "ERROR"},
     },
