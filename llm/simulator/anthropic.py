@@ -1,0 +1,354 @@
+"""Anthropic under /anthropic: /v1/files (beta header files-api-2025-04-14; `?beta=true`
+accepted), /v1/messages with document blocks (file_id or base64), forced tools answered with
+tool_use, `output_format` / `output_config.format` json_schema answered as JSON text; errors
+{"type":"error","error":{type,message},"request_id"}; overload is 529.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+
+from .answer import Doc, build, retry_headers
+from .server import Call, route
+from .store import new_id
+from .wire import BadRequest, Response, parse_multipart
+
+FILES_BETA = "files-api-2025-04-14"
+FILE_OPERATIONS = {"upload", "list", "get", "delete", "content"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+def error(call: Call, status: int, message: str, *, type_=None, headers=None) -> Response:
+    request_id = new_id("req_sim", 24)
+    type_ = type_ or ERROR_TYPES.get(
+        status, "api_error" if status >= 500 else "invalid_request_error"
+    )
+    body = {"type": "error", "error": {"type": type_, "message": message}, "request_id": request_id}
+    return Response(status, body, headers={"request-id": request_id} | (headers or {}))
+
+
+def fault_error(call: Call, fault) -> Response:
+    status = fault.status
+    defaults = {
+        400: "Invalid request (simulated fault).",
+        401: "invalid x-api-key",
+        403: "Your API key does not have permission to use the specified resource.",
+        404: "The requested resource could not be found.",
+        413: "Request exceeds the maximum allowed number of bytes.",
+        429: "This request would exceed the rate limit for your organization (simulated). "
+        "Please reduce the prompt length or try again later.",
+        500: "Internal server error",
+        529: "Overloaded",
+    }
+    message = fault.message or defaults.get(status, f"Simulated error {status}.")
+    if fault.quota:
+        message = fault.message or (
+            "Your credit balance is too low to access the Anthropic API. "
+            "Please go to Plans & Billing to upgrade or purchase credits."
+        )
+    return error(call, status, message, type_=fault.error_type, headers=retry_headers(fault))
+
+
+def authenticate(call: Call) -> Response | None:
+    key = call.header("x-api-key")
+    auth = call.header("Authorization")
+    if not key and auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    if not key:
+        return error(call, 401, "x-api-key header is required")
+    wanted = call.sim.settings.keys.get("anthropic")
+    if wanted and key != wanted:
+        return error(call, 401, "invalid x-api-key")
+    if call.operation in FILE_OPERATIONS and FILES_BETA not in call.header("anthropic-beta"):
+        return error(
+            call,
+            400,
+            f"The Files API is in beta: send the header 'anthropic-beta: {FILES_BETA}'.",
+        )
+    return None
+
+
+def model_of(call: Call) -> str | None:
+    body = call.json()
+    return body.get("model") if isinstance(body, dict) else None
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def file_json(stored) -> dict:
+    return {
+        "id": stored.id,
+        "type": "file",
+        "filename": stored.filename,
+        "mime_type": stored.mime_type,
+        "size_bytes": stored.size,
+        "created_at": datetime.fromtimestamp(stored.created_at, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ"
+        ),
+        "downloadable": False,
+    }
+
+
+def lookup(call: Call, file_id: str):
+    stored = call.sim.store.get("anthropic", file_id)
+    faulted = call.fault is not None and call.fault.kind == "file_gone"
+    if stored is None or stored.gone or faulted:
+        return None
+    return stored
+
+
+def missing(call: Call, file_id: str) -> Response:
+    return error(call, 404, f"File not found: {file_id}")
+
+
+@route("POST", r"/v1/files", "upload")
+def upload(call: Call) -> Response:
+    store = call.sim.store
+    file_id = new_id("file_011sim", 17)
+    created = {}
+
+    def open_file(part):
+        if part.name != "file":
+            return open("/dev/null", "wb")  # noqa: SIM115 - closed by the multipart parser
+        created["file"] = store.create(
+            provider="anthropic",
+            id=file_id,
+            filename=part.filename or "file",
+            mime_type=part.content_type.split(";")[0].strip(),
+            complete=False,
+        )
+        return open(created["file"].path, "wb")  # noqa: SIM115
+
+    ctype = call.header("Content-Type")
+    if "multipart/form-data" not in ctype:
+        return error(call, 400, "Expected a multipart/form-data body with a 'file' part.")
+    try:
+        parse_multipart(call.body, ctype, open_file)
+    except BadRequest:
+        store.delete("anthropic", file_id)
+        raise
+    if "file" not in created:
+        return error(call, 400, "file: Field required")
+    return Response(200, file_json(store.finish(created["file"])))
+
+
+@route("GET", r"/v1/files", "list")
+def list_files(call: Call) -> Response:
+    files = [file_json(f) for f in call.sim.store.list("anthropic") if not f.gone]
+    return Response(
+        200,
+        {
+            "data": files,
+            "has_more": False,
+            "first_id": files[0]["id"] if files else None,
+            "last_id": files[-1]["id"] if files else None,
+        },
+    )
+
+
+@route("GET", r"/v1/files/(?P<id>[^/]+)", "get")
+def get_file(call: Call) -> Response:
+    stored = lookup(call, call.params["id"])
+    return missing(call, call.params["id"]) if stored is None else Response(200, file_json(stored))
+
+
+@route("DELETE", r"/v1/files/(?P<id>[^/]+)", "delete")
+def delete_file(call: Call) -> Response:
+    stored = lookup(call, call.params["id"])
+    if stored is None:
+        return missing(call, call.params["id"])
+    call.sim.store.delete("anthropic", stored.id)
+    return Response(200, {"id": stored.id, "type": "file_deleted"})
+
+
+@route("GET", r"/v1/files/(?P<id>[^/]+)/content", "content")
+def file_content(call: Call) -> Response:
+    stored = lookup(call, call.params["id"])
+    if stored is None:
+        return missing(call, call.params["id"])
+    return error(call, 400, f"File {stored.id} is not downloadable (uploaded files never are).")
+
+
+@route("GET", r"/v1/models", "models")
+def list_models(call: Call) -> Response:
+    names = ["claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5"]
+    data = [
+        {"type": "model", "id": n, "display_name": n, "created_at": "2025-09-29T00:00:00Z"}
+        for n in names
+    ]
+    return Response(
+        200, {"data": data, "has_more": False, "first_id": names[0], "last_id": names[-1]}
+    )
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+@route("POST", r"/v1/messages", "generate")
+def messages(call: Call) -> Response:
+    body = call.json()
+    if not isinstance(body, dict):
+        return error(call, 400, "The request body must be a JSON object.")
+    for required in ("model", "max_tokens", "messages"):
+        if required not in body:
+            return error(call, 400, f"{required}: Field required")
+    docs, prompt = [], []
+    system = body.get("system")
+    blocks = [{"type": "text", "text": system}] if isinstance(system, str) else system or []
+    for message in body["messages"]:
+        content = message.get("content")
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        blocks.extend(content or [])
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text":
+            prompt.append(str(block.get("text", "")))
+        elif kind == "tool_result":
+            prompt.append(json.dumps(block.get("content", "")))
+        elif kind == "document":
+            source = block.get("source") or {}
+            if source.get("type") == "file":
+                if FILES_BETA not in call.header("anthropic-beta"):
+                    return error(
+                        call,
+                        400,
+                        "messages: document source type 'file' needs the "
+                        f"'anthropic-beta: {FILES_BETA}' header.",
+                    )
+                stored = lookup(call, source.get("file_id", ""))
+                if stored is None:
+                    return missing(call, source.get("file_id", ""))
+                docs.append(Doc(*call.sim.store.text_of_file(stored)))
+            elif source.get("type") == "base64":
+                try:
+                    data = base64.b64decode(source.get("data", ""), validate=True)
+                except ValueError:
+                    return error(call, 400, "document.source.base64.data: invalid base64 data")
+                docs.append(Doc(*call.sim.store.text_of_bytes(data)))
+            elif source.get("type") == "text":
+                docs.append(Doc(str(source.get("data", "")), 1))
+            else:
+                return error(call, 400, f"document.source: unsupported type {source.get('type')}")
+    schema, tool_name = _schema(body)
+    answer = build(
+        schema=schema, json_mode=False, docs=docs, prompt="\n".join(prompt), fault=call.fault
+    )
+    stop = "max_tokens" if answer.truncated else "end_turn"
+    if tool_name and isinstance(answer.value, dict):
+        content = [
+            {
+                "type": "tool_use",
+                "id": new_id("toolu_sim", 20),
+                "name": tool_name,
+                "input": answer.value,
+            }
+        ]
+        stop = "tool_use"
+    else:
+        content = [{"type": "text", "text": answer.text}]
+    request_id = new_id("req_sim", 24)
+    payload = {
+        "id": new_id("msg_sim", 24),
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": answer.input_tokens,
+            "output_tokens": answer.output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "service_tier": "standard",
+        },
+    }
+    headers = {"request-id": request_id}
+    if body.get("stream"):
+        return Response(
+            200, headers=headers, content_type="text/event-stream", stream=_sse(payload)
+        )
+    return Response(200, payload, headers=headers)
+
+
+def _schema(body: dict) -> tuple[dict | None, str | None]:
+    """(schema, forced tool name): output_format / output_config.format, else a forced tool."""
+    fmt = body.get("output_format") or (body.get("output_config") or {}).get("format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        return fmt.get("schema") or {}, None
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and "input_schema" in t]
+    choice = body.get("tool_choice") or {}
+    forced = None
+    if choice.get("type") == "tool":
+        forced = next((t for t in tools if t.get("name") == choice.get("name")), None)
+    elif choice.get("type") == "any" and tools:
+        forced = tools[0]
+    if forced is not None:
+        return forced["input_schema"], forced["name"]
+    return None, None
+
+
+def _sse(message: dict):
+    def event(name: str, data: dict) -> bytes:
+        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+    start = {
+        **message,
+        "content": [],
+        "stop_reason": None,
+        "usage": {**message["usage"], "output_tokens": 1},
+    }
+    yield event("message_start", {"type": "message_start", "message": start})
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "tool_use":
+            yield event(
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": {**block, "input": {}},
+                },
+            )
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        else:
+            yield event(
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            )
+            delta = {"type": "text_delta", "text": block["text"]}
+        yield event(
+            "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+        )
+        yield event("content_block_stop", {"type": "content_block_stop", "index": index})
+    yield event(
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+            "usage": {"output_tokens": message["usage"]["output_tokens"]},
+        },
+    )
+    yield event("message_stop", {"type": "message_stop"})
+
+
+ROUTES = [upload, list_files, get_file, delete_file, file_content, list_models, messages]

@@ -1,0 +1,347 @@
+"""Deterministic schema filling from a document's text.
+
+"Label: value" lines in the text are matched to property names (snake_case, camelCase, titles and
+common abbreviations: "Invoice No" == invoice_number), values are coerced to the schema's type,
+nothing matching gives null where the schema allows it, else a type-correct empty value.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import date
+from typing import Any
+
+import jsonschema
+
+SYNONYMS = {
+    "no": "number",
+    "nr": "number",
+    "num": "number",
+    "n": "number",
+    "n°": "number",
+    "nº": "number",
+    "#": "number",
+    "id": "id",
+    "amt": "amount",
+    "qty": "quantity",
+    "dt": "date",
+    "inv": "invoice",
+    "facture": "invoice",
+    "montant": "amount",
+    "numero": "number",
+}
+MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january", "janvier", "januar"),
+            ("feb", "february", "fevrier", "février", "februar"),
+            ("mar", "march", "mars", "märz"),
+            ("apr", "april", "avril"),
+            ("may", "mai"),
+            ("jun", "june", "juin", "juni"),
+            ("jul", "july", "juillet", "juli"),
+            ("aug", "august", "aout", "août"),
+            ("sep", "sept", "september", "septembre"),
+            ("oct", "october", "octobre", "oktober"),
+            ("nov", "november", "novembre"),
+            ("dec", "december", "decembre", "décembre", "dezember"),
+        ]
+    )
+    for m in names
+}
+LABEL_LINE = re.compile(r"^\s*([^:\n]{1,60}?)\s*:\s*(.*?)\s*$")
+
+
+def words(name: str) -> tuple[str, ...]:
+    """'invoiceNumber', 'invoice_number', 'Invoice No.' -> ('invoice', 'number')."""
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    raw = re.findall(r"n°|nº|#|[^\W_]+", name.lower())
+    return tuple(SYNONYMS.get(w, w) for w in raw)
+
+
+def label_pairs(text: str) -> list[tuple[tuple[str, ...], str]]:
+    """Every "Label: value" in the text, in order; an empty value takes the next line."""
+    lines = [line.strip() for line in text.splitlines()]
+    pairs: list[tuple[tuple[str, ...], str]] = []
+    for index, line in enumerate(lines):
+        match = LABEL_LINE.match(line)
+        if not match:
+            continue
+        label, value = match.group(1), match.group(2)
+        if "http" in label.lower():
+            continue
+        if not value:
+            value = next((nxt for nxt in lines[index + 1 : index + 3] if nxt), "")
+        label_words = words(label)
+        if label_words and value:
+            pairs.append((label_words, value))
+    return pairs
+
+
+class Filler:
+    def __init__(self, text: str, root_schema: dict):
+        self.pairs = label_pairs(text)
+        self.root = root_schema
+
+    # --- schema helpers ---------------------------------------------------------------------
+
+    def resolve(self, schema: Any) -> dict:
+        seen = 0
+        while isinstance(schema, dict) and "$ref" in schema and seen < 20:
+            ref = schema["$ref"]
+            target: Any = self.root
+            if ref.startswith("#"):
+                for part in [p for p in ref[1:].split("/") if p]:
+                    target = target.get(part, {}) if isinstance(target, dict) else {}
+            else:
+                target = {}
+            schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+            seen += 1
+        return schema if isinstance(schema, dict) else {}
+
+    def types(self, schema: dict) -> list[str]:
+        schema = self.resolve(schema)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            result = [str(k).lower() for k in kind]
+        elif kind:
+            result = [str(kind).lower()]
+        else:
+            result = []
+            for option in schema.get("anyOf") or schema.get("oneOf") or []:
+                result += self.types(option)
+            if not result and "properties" in schema:
+                result = ["object"]
+            if not result and "items" in schema:
+                result = ["array"]
+            if not result and "enum" in schema:
+                result = ["string"]
+        if schema.get("nullable"):
+            result.append("null")
+        return result
+
+    def allows_null(self, schema: dict) -> bool:
+        schema = self.resolve(schema)
+        if "enum" in schema and None in schema["enum"]:
+            return True
+        return "null" in self.types(schema)
+
+    def main_branch(self, schema: dict) -> dict:
+        schema = self.resolve(schema)
+        options = schema.get("anyOf") or schema.get("oneOf")
+        if options:
+            non_null = [o for o in options if self.types(o) != ["null"]]
+            branch = self.resolve(non_null[0] if non_null else options[0])
+            return {**{k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}, **branch}
+        return schema
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def lookup(self, name_candidates: list[tuple[str, ...]]) -> str | None:
+        for wanted in name_candidates:
+            if not wanted:
+                continue
+            exact = [value for label, value in self.pairs if label == wanted]
+            if exact:
+                return exact[0]
+        for wanted in name_candidates:
+            if not wanted:
+                continue
+            contained = [
+                (len(label), value)
+                for label, value in self.pairs
+                if set(wanted) <= set(label) and len(label) <= len(wanted) + 3
+            ]
+            if contained:
+                return min(contained, key=lambda item: item[0])[1]
+        return None
+
+    # --- filling ----------------------------------------------------------------------------
+
+    def fill(self, schema: Any, path: tuple[str, ...] = ()) -> Any:
+        schema = self.main_branch(schema)
+        if "const" in schema:
+            return schema["const"]
+        kinds = [k for k in self.types(schema) if k != "null"] or ["string"]
+        kind = kinds[0]
+        if kind == "object":
+            return self.fill_object(schema, path)
+        if kind == "array":
+            item_schema = schema.get("items") or {}
+            minimum = int(schema.get("minItems") or schema.get("min_items") or 0)
+            return [self.fill(item_schema, path) for _ in range(minimum)]
+        raw = self.lookup(self.candidates(schema, path)) if path else None
+        value = coerce(raw, kinds, schema) if raw is not None else None
+        if value is None:
+            return None if self.allows_null(schema) else empty_value(kind, schema)
+        return value
+
+    def fill_object(self, schema: dict, path: tuple[str, ...]) -> dict:
+        result = {}
+        for name, prop in (schema.get("properties") or {}).items():
+            result[name] = self.fill(prop, (*path, name))
+        return result
+
+    def candidates(self, schema: dict, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        own = words(path[-1])
+        found = [tuple(w for p in path for w in words(p)), own]
+        title = schema.get("title")
+        if isinstance(title, str):
+            found.append(words(title))
+        return found
+
+
+def coerce(raw: str, kinds: list[str], schema: dict) -> Any:
+    raw = raw.strip()
+    if "enum" in schema:
+        for option in schema["enum"]:
+            if isinstance(option, str) and option.lower() == raw.lower():
+                return option
+        return None
+    for kind in kinds:
+        if kind in ("number", "integer"):
+            number = parse_number(raw)
+            if number is None:
+                continue
+            if kind == "integer":
+                if number != int(number):
+                    continue
+                return int(number)
+            return number
+        if kind == "boolean":
+            low = raw.lower()
+            if low in ("yes", "true", "oui", "ja", "y", "1"):
+                return True
+            if low in ("no", "false", "non", "nein", "n", "0"):
+                return False
+            continue
+        if kind == "string":
+            fmt = schema.get("format")
+            if fmt == "date":
+                return parse_date(raw)
+            return raw
+    return None
+
+
+def parse_number(raw: str) -> float | None:
+    match = re.search(r"-?\d[\d\s.,']*", raw)
+    if not match:
+        return None
+    token = re.sub(r"[\s']", "", match.group(0)).rstrip(".,")
+    if "," in token and "." in token:
+        if token.rfind(",") > token.rfind("."):
+            token = token.replace(".", "").replace(",", ".")
+        else:
+            token = token.replace(",", "")
+    elif "," in token:
+        head, _, tail = token.rpartition(",")
+        token = f"{head.replace(',', '')}.{tail}" if len(tail) != 3 else token.replace(",", "")
+    try:
+        return float(token)
+    except ValueError:
+        return None
+
+
+def parse_date(raw: str) -> str | None:
+    text = raw.lower().replace(",", " ")
+    try:
+        if m := re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
+            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        if m := re.search(r"(\d{1,2})[./](\d{1,2})[./](\d{4})", text):
+            return date(int(m[3]), int(m[2]), int(m[1])).isoformat()
+        m = re.search(r"([a-zéû]+)\.?\s+(\d{1,2})\s+(\d{4})", text)
+        if m and m[1] in MONTHS:
+            return date(int(m[3]), MONTHS[m[1]], int(m[2])).isoformat()
+        m = re.search(r"(\d{1,2})\.?\s+([a-zéû]+)\.?\s+(\d{4})", text)
+        if m and m[2] in MONTHS:
+            return date(int(m[3]), MONTHS[m[2]], int(m[1])).isoformat()
+        if m := re.fullmatch(r"\s*(\d{4})(\d{2})(\d{2})\s*", text):
+            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+    return None
+
+
+def empty_value(kind: str, schema: dict) -> Any:
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][0]
+    return (
+        {"string": "", "number": 0, "integer": 0, "boolean": False, "array": [], "object": {}}[kind]
+        if kind in ("string", "number", "integer", "boolean", "array", "object")
+        else None
+    )
+
+
+def fill_schema(schema: dict, text: str) -> Any:
+    """A value valid against `schema`, filled from "Label: value" lines of `text`."""
+    filler = Filler(text, schema)
+    value = filler.fill(schema)
+    if not is_valid(value, schema):
+        # A constraint the filler does not model (pattern, minLength, …): keep only the shape.
+        value = Filler("", schema).fill(schema)
+    return value
+
+
+def is_valid(value: Any, schema: dict) -> bool:
+    try:
+        jsonschema.validate(value, normalise_schema(schema))
+    except jsonschema.ValidationError:
+        return False
+    except jsonschema.SchemaError:
+        return True
+    return True
+
+
+def normalise_schema(schema: Any) -> Any:
+    """Gemini's OpenAPI-style schema (type "OBJECT", nullable) as JSON Schema."""
+    if isinstance(schema, list):
+        return [normalise_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: normalise_schema(v) for k, v in schema.items() if k != "nullable"}
+    kind = out.get("type")
+    if isinstance(kind, str):
+        out["type"] = kind.lower()
+    if schema.get("nullable") and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    for key in ("propertyOrdering", "property_ordering"):
+        out.pop(key, None)
+    return out
+
+
+def violate(value: Any, schema: dict) -> Any:
+    """A JSON value that breaks `schema` on purpose (the schema-violation fault)."""
+    schema = normalise_schema(schema)
+    if isinstance(value, dict) and value:
+        broken = copy.deepcopy(value)
+        first = next(iter(broken))
+        for wrong in ("not-a-number", 12345, [1, 2], {"x": 1}, True):
+            broken[first] = wrong
+            if not is_valid(broken, schema):
+                return broken
+        required = schema.get("required") or []
+        if required:
+            broken = copy.deepcopy(value)
+            broken.pop(required[0], None)
+            if not is_valid(broken, schema):
+                return broken
+    for wrong in (["schema", "violation"], "schema violation", 0, None):
+        if not is_valid(wrong, schema):
+            return wrong
+    return value
+
+
+def text_answer(text: str, pages: int, prompt: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if pages:
+        return (
+            f"[simulated by remorai] The document has {pages} page(s). It begins: {first[:120]!r}."
+        )
+    return f"[simulated by remorai] You said: {prompt[:120]!r}."
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,288 @@
+"""The simulator's HTTP server: routing by provider prefix, auth, faults, latency, the log."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from . import control
+from .faults import Fault, FaultBook
+from .store import FileStore
+from .wire import BadRequest, BodyReader, Response, parse_json, redact_headers, shorten
+
+SIMULATOR_HEADER = ("x-simulator", "remorai")
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: re.Pattern
+    operation: str
+    handler: Callable[[Call], Response]
+
+
+def route(method: str, pattern: str, operation: str):
+    def register(fn):
+        return Route(method, re.compile(pattern + r"$"), operation, fn)
+
+    return register
+
+
+@dataclass
+class Settings:
+    gemini_processing_polls: int = 0
+    # provider -> the only API key accepted (unset: any non-empty key is accepted)
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    sim: Simulator
+    method: str
+    path: str  # path below the provider prefix, e.g. "/v1/files/abc"
+    query: dict[str, str]
+    headers: Any
+    body: BodyReader
+    provider: str
+    host: str
+    operation: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    fault: Fault | None = None
+    model: str | None = None
+    _json: Any = None
+
+    def json(self) -> Any:
+        if self._json is None:
+            self._json = parse_json(self.body.read_all())
+        return self._json
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}"
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name) or default
+
+
+class Simulator:
+    """Owns the state (files, faults, log, settings) and the HTTP server."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None):
+        self._tmp = None
+        if data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="remorai-simulator-")
+            data_dir = Path(self._tmp.name)
+        self.store = FileStore(Path(data_dir))
+        self.faults = FaultBook()
+        self.settings = Settings()
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.upload_sessions: dict[str, dict] = {}  # Gemini resumable uploads in progress
+        self.httpd = SimulatorHTTPServer((host, port), Handler)
+        self.httpd.sim = self
+        self._thread: threading.Thread | None = None
+        from . import anthropic, gemini, openai
+
+        self.providers = {"openai": openai, "gemini": gemini, "anthropic": anthropic}
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def reset(self, *, files: bool = True) -> None:
+        self.faults.reset()
+        self.settings = Settings()
+        if files:
+            self.store.clear()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.stopping.wait(seconds)
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def start(self) -> Simulator:
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True, name="simulator")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+class SimulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+    sim: Simulator
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "remorai-simulator/1"
+    timeout = 300
+    server: SimulatorHTTPServer
+
+    def log_message(self, format, *args):  # noqa: A002 - quiet: the request log records calls
+        pass
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
+
+    def dispatch(self) -> None:
+        sim = self.server.sim
+        started = time.monotonic()
+        parsed = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+        body = BodyReader(self.rfile, self.headers)
+        path = parsed.path
+        if path.startswith("/_control/") or path == "/_control":
+            response = control.handle(sim, self.command, path, query, body)
+            self.send(response)
+            return
+        prefix, _, rest = path.lstrip("/").partition("/")
+        module = sim.providers.get(prefix)
+        call = Call(
+            sim=sim,
+            method=self.command,
+            path="/" + rest,
+            query=query,
+            headers=self.headers,
+            body=body,
+            provider=prefix if module else "unknown",
+            host=self.headers.get("Host") or sim.url.removeprefix("http://"),
+        )
+        fault_name = None
+        try:
+            if module is None:
+                response = Response(404, {"error": f"no simulated provider at /{prefix}"})
+            else:
+                response, fault_name = self.run(module, call)
+        except BadRequest as exc:
+            response = module.error(call, 400, str(exc)) if module else Response(400, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a simulator bug answers 500, visibly
+            response = Response(500, {"error": {"message": f"simulator bug: {exc!r}"}})
+        if not body.done and not response.drop:
+            try:
+                body.drain()
+            except (BadRequest, OSError):
+                self.close_connection = True
+        bytes_out = self.send(response)
+        logged_path = re.sub(r"([?&]key=)[^&]+", r"\1***", self.path)
+        sim.faults.record(
+            method=self.command,
+            path=logged_path,
+            provider=call.provider,
+            operation=call.operation,
+            model=call.model,
+            bytes_in=body.bytes_read,
+            bytes_out=bytes_out,
+            status=None if response.drop else response.status,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            fault=fault_name,
+            headers=redact_headers(self.headers),
+            body=shorten(call._json) if call._json is not None else None,
+        )
+
+    def run(self, module, call: Call) -> tuple[Response, str | None]:
+        sim = call.sim
+        for candidate in module.ROUTES:
+            match = candidate.pattern.match(call.path)
+            if match and candidate.method == call.method:
+                break
+        else:
+            call.operation = "unknown"
+            return module.error(call, 404, f"Not found: {call.method} {call.path}"), None
+        call.operation = candidate.operation
+        call.params = match.groupdict()
+        denied = module.authenticate(call)
+        if denied is not None:
+            return denied, None
+        if call.operation == "generate":
+            call.json()
+            call.model = module.model_of(call)
+        fault = sim.faults.take(call.provider, call.operation, call.model)
+        sim.sleep(sim.faults.latency_for(call.provider, call.operation))
+        if fault is not None:
+            sim.sleep(fault.delay)
+            if fault.kind == "error":
+                return module.fault_error(call, fault), _fault_label(fault)
+            if fault.kind == "drop":
+                call.body.drain()
+                return Response(drop=True), "drop"
+            call.fault = fault
+        return candidate.handler(call), _fault_label(fault) if fault else None
+
+    def send(self, response: Response) -> int:
+        if response.drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return 0
+        try:
+            return self._send(response)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
+            return 0
+
+    def _send(self, response: Response) -> int:
+        self.send_response(response.status)
+        self.send_header(*SIMULATOR_HEADER)
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        if response.stream is not None:
+            self.send_header("Content-Type", headers.pop("content-type", response.content_type))
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-cache")
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            sent = 0
+            for chunk in response.stream:
+                if not chunk:
+                    continue
+                self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.flush()
+                sent += len(chunk)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            return sent
+        if isinstance(response.body, (bytes, bytearray)):
+            payload = bytes(response.body)
+        elif isinstance(response.body, str):
+            payload = response.body.encode()
+            headers.setdefault("content-type", "text/plain; charset=utf-8")
+        elif response.body is None:
+            payload = b""
+        else:
+            payload = json.dumps(response.body).encode()
+        headers.setdefault("content-type", response.content_type)
+        headers["content-length"] = str(len(payload))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        return len(payload)
+
+
+def _fault_label(fault: Fault) -> str:
+    return f"error:{fault.status}" if fault.kind == "error" else fault.kind
