@@ -14,7 +14,7 @@ def heartbeat_seconds() -> float:
 
 def stale_heartbeat_seconds() -> float:
     """A running run whose heartbeat is older than this is taken back by the sweeper."""
-    return float(_get("EXTRACTION_STALE_HEARTBEAT_SECONDS", 60))
+    return float(_get("EXTRACTION_STALE_HEARTBEAT_SECONDS", 30))
 
 
 def stale_queued_seconds() -> float:

@@ -236,12 +236,13 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # --- Extraction pipeline (defaults and meaning: extraction/conf.py) --------------------------
-# A running run heartbeats every EXTRACTION_HEARTBEAT_SECONDS; the sweeper (every minute)
-# re-queues one whose heartbeat is older than EXTRACTION_STALE_HEARTBEAT_SECONDS, and enqueues
-# again a queued run left waiting EXTRACTION_STALE_QUEUED_SECONDS with no task in the broker:
-# a run whose worker was killed moves again within ~2 minutes, whatever Q_RETRY is.
+# A running run heartbeats every EXTRACTION_HEARTBEAT_SECONDS; the sweeper (a schedule every
+# minute; the cluster's scheduler wakes every 30 s) re-queues one whose heartbeat is older than
+# EXTRACTION_STALE_HEARTBEAT_SECONDS, and enqueues again a queued run left waiting
+# EXTRACTION_STALE_QUEUED_SECONDS with no task in the broker: a run whose worker was killed
+# moves again within 30 s + 90 s at worst (< 2 minutes), whatever Q_RETRY is.
 EXTRACTION_HEARTBEAT_SECONDS = env.float("EXTRACTION_HEARTBEAT_SECONDS", default=10.0)
-EXTRACTION_STALE_HEARTBEAT_SECONDS = env.float("EXTRACTION_STALE_HEARTBEAT_SECONDS", default=60.0)
+EXTRACTION_STALE_HEARTBEAT_SECONDS = env.float("EXTRACTION_STALE_HEARTBEAT_SECONDS", default=30.0)
 EXTRACTION_STALE_QUEUED_SECONDS = env.float("EXTRACTION_STALE_QUEUED_SECONDS", default=90.0)
 EXTRACTION_MAX_ATTEMPTS = env.int("EXTRACTION_MAX_ATTEMPTS", default=3)
 

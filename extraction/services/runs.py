@@ -9,6 +9,7 @@ and writes nothing, and every later write of the execution is conditional on its
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -352,6 +353,7 @@ def extraction_run_execute(*, run_id) -> str:
         return "not_claimed"
     lease = Lease(run_id, token)
     run = ExtractionRun.objects.select_related("document").get(pk=run_id)
+    logger.info("run %s claimed (attempt %d, pid %d)", run_id, run.attempt_count, os.getpid())
     limit = conf.max_attempts()
     if run.attempt_count > limit:
         lease.finish(
