@@ -4,10 +4,13 @@ Safe laptop defaults; production hardening is switched on by DJANGO_DEBUG=false.
 Every variable is listed in .env.example and in the README's configuration table.
 """
 
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from remorai.dbconfig import database_from_parts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -83,6 +86,9 @@ TEMPLATES = [
 # the lock when its transaction starts instead of failing to upgrade a read lock half-way).
 VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'remorai.sqlite3'}")}
+# Without DATABASE_URL, DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD (ECS injects the RDS secret's
+# fields one by one; docs/deploy.md) make the PostgreSQL connection.
+DATABASES["default"] = database_from_parts(os.environ) or DATABASES["default"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -234,6 +240,12 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# Queue metrics for the CloudWatch alarm on the oldest queued run (extraction/queue_metrics.py;
+# on in production, where the worker's task role may put metrics in this namespace).
+QUEUE_METRICS_ENABLED = env.bool("QUEUE_METRICS_ENABLED", default=False)
+QUEUE_METRICS_NAMESPACE = env.str("QUEUE_METRICS_NAMESPACE", default="Remorai")
+QUEUE_METRICS_REGION = env.str("QUEUE_METRICS_REGION", default="")
 
 # --- Extraction pipeline (defaults and meaning: extraction/conf.py) --------------------------
 # A running run heartbeats every EXTRACTION_HEARTBEAT_SECONDS; the sweeper (a schedule every
