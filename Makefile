@@ -20,9 +20,10 @@ venv: $(STAMP)
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+# The whole service: web + queue worker + provider simulator (Ctrl-C stops all three).
 run: migrate
 	$(PY) manage.py ensure_local_admin
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py devserver 127.0.0.1:8000
 
 lint: venv
 	$(VENV)/bin/ruff check .
