@@ -21,3 +21,5 @@ REST_FRAMEWORK = {
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
+# No collectstatic in tests: serve static files from the finders, no "No directory" warning.
+WHITENOISE_AUTOREFRESH = True
