@@ -36,14 +36,14 @@ MONTHS = {
     m: i + 1
     for i, names in enumerate(
         [
-            ("jan", "january", "janvier", "januar"),
-            ("feb", "february", "fevrier", "février", "februar"),
-            ("mar", "march", "mars", "märz"),
+            ("jan", "january", "janvier", "januar", "januari"),
+            ("feb", "february", "fevrier", "février", "februar", "februari"),
+            ("mar", "march", "mars", "märz", "maart"),
             ("apr", "april", "avril"),
-            ("may", "mai"),
+            ("may", "mai", "mei"),
             ("jun", "june", "juin", "juni"),
             ("jul", "july", "juillet", "juli"),
-            ("aug", "august", "aout", "août"),
+            ("aug", "august", "aout", "août", "augustus"),
             ("sep", "sept", "september", "septembre"),
             ("oct", "october", "octobre", "oktober"),
             ("nov", "november", "novembre"),
@@ -53,6 +53,8 @@ MONTHS = {
     for m in names
 }
 LABEL_LINE = re.compile(r"^\s*([^:\n]{1,60}?)\s*:\s*(.*?)\s*$")
+GLUED_LINE = re.compile(r"^\s*(\S[^:]*?[0-9])([A-Z][^\d:]{1,40}?)\s*:\s*$")
+NEXT_LABEL = re.compile(r"\s+(?:-\s+)?([A-Z][A-Z0-9°'/.]*(?: [A-Z0-9°'/.]+){0,4})\s+:\s+")
 
 
 def words(name: str) -> tuple[str, ...]:
@@ -63,10 +65,19 @@ def words(name: str) -> tuple[str, ...]:
 
 
 def label_pairs(text: str) -> list[tuple[tuple[str, ...], str]]:
-    """Every "Label: value" in the text, in order; an empty value takes the next line."""
+    """Every "Label: value" in the text, in order.
+
+    Also: an empty value takes the next line (unless that is a label itself); "valueLabel:"
+    glued by the text layer ("19 april 2014Factuurdatum:"); several upper-case labels on one line
+    ("IBAN : FR76 … - BIC : BREDFRPP").
+    """
     lines = [line.strip() for line in text.splitlines()]
     pairs: list[tuple[tuple[str, ...], str]] = []
     for index, line in enumerate(lines):
+        glued = GLUED_LINE.match(line)
+        if glued:
+            pairs.append((words(glued.group(2)), glued.group(1).strip()))
+            continue
         match = LABEL_LINE.match(line)
         if not match:
             continue
@@ -74,10 +85,21 @@ def label_pairs(text: str) -> list[tuple[tuple[str, ...], str]]:
         if "http" in label.lower():
             continue
         if not value:
-            value = next((nxt for nxt in lines[index + 1 : index + 3] if nxt), "")
-        label_words = words(label)
-        if label_words and value:
-            pairs.append((label_words, value))
+            following = [nxt for nxt in lines[index + 1 : index + 3] if nxt]
+            value = following[0] if following and not following[0].endswith(":") else ""
+        segments = [(label, value)]
+        while True:
+            head_label, head_value = segments[-1]
+            more = NEXT_LABEL.search(head_value)
+            if not more:
+                break
+            segments[-1] = (head_label, head_value[: more.start()])
+            segments.append((more.group(1), head_value[more.end() :]))
+        for seg_label, seg_value in segments:
+            label_words = words(seg_label)
+            seg_value = seg_value.strip(" -–")
+            if label_words and seg_value:
+                pairs.append((label_words, seg_value))
     return pairs
 
 
@@ -162,6 +184,7 @@ class Filler:
     # --- filling ----------------------------------------------------------------------------
 
     def fill(self, schema: Any, path: tuple[str, ...] = ()) -> Any:
+        nullable = self.allows_null(schema)
         schema = self.main_branch(schema)
         if "const" in schema:
             return schema["const"]
@@ -176,7 +199,7 @@ class Filler:
         raw = self.lookup(self.candidates(schema, path)) if path else None
         value = coerce(raw, kinds, schema) if raw is not None else None
         if value is None:
-            return None if self.allows_null(schema) else empty_value(kind, schema)
+            return None if nullable else empty_value(kind, schema)
         return value
 
     def fill_object(self, schema: dict, path: tuple[str, ...]) -> dict:
@@ -250,7 +273,7 @@ def parse_date(raw: str) -> str | None:
     try:
         if m := re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
             return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-        if m := re.search(r"(\d{1,2})[./](\d{1,2})[./](\d{4})", text):
+        if m := re.search(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})", text):
             return date(int(m[3]), int(m[2]), int(m[1])).isoformat()
         m = re.search(r"([a-zéû]+)\.?\s+(\d{1,2})\s+(\d{4})", text)
         if m and m[1] in MONTHS:
