@@ -106,6 +106,11 @@ class DocumentAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+        # Added: document_ingest saved everything; the upload form has no relations to save.
+
     def delete_model(self, request, obj):
         document_delete(document=obj)
 
