@@ -11,10 +11,13 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from extraction import admin_files, admin_profiles  # noqa: F401 - registers their admins
+from extraction.admin_runs import ExtractionRunInline, UploadedFileInline, model_choices
 from extraction.errors import UploadTooLarge
-from extraction.models import Document
+from extraction.models import Document, ExtractionProfile, Trigger
 from extraction.services.documents import document_delete
 from extraction.services.intake import document_ingest
+from extraction.services.runs import extraction_run_enqueue
 from extraction.uploads import request_upload_too_large
 from remorai.errors import ApplicationError
 
@@ -23,6 +26,13 @@ class DocumentUploadForm(forms.ModelForm):
     """Add form: an owner and a PDF; the intake service does the rest (and names the errors)."""
 
     upload = forms.FileField(label="PDF", help_text="Checked and stored exactly as API uploads.")
+    extract_with = forms.ModelChoiceField(
+        queryset=ExtractionProfile.objects.all(),
+        required=False,
+        label="Start an extraction with",
+        empty_label="(no extraction now)",
+    )
+    model = forms.ChoiceField(choices=model_choices, required=False)
     request = None  # set per request by DocumentAdmin.get_form
 
     class Meta:
@@ -82,7 +92,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return [(None, {"fields": ["owner", "upload"]})]
+            return [(None, {"fields": ["owner", "upload", "extract_with", "model"]})]
         return [(None, {"fields": self.details}), ("PDF metadata", {"fields": ["metadata"]})]
 
     def get_readonly_fields(self, request, obj=None):
@@ -105,6 +115,23 @@ class DocumentAdmin(admin.ModelAdmin):
                 "This PDF was already uploaded for this owner: showing the existing document.",
                 messages.WARNING,
             )
+        profile = form.cleaned_data.get("extract_with")
+        if profile is not None:
+            try:
+                extraction_run_enqueue(
+                    document=obj,
+                    profile=profile,
+                    model=form.cleaned_data.get("model") or None,
+                    trigger=Trigger.ADMIN,
+                    requested_by=request.user,
+                )
+            except ApplicationError as exc:
+                self.message_user(request, f"Extraction not started: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, f"Extraction with {profile} started.")
+
+    def get_inlines(self, request, obj):
+        return [ExtractionRunInline, UploadedFileInline] if obj is not None else []
 
     def save_related(self, request, form, formsets, change):
         if change:

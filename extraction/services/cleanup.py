@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from extraction.models import ExtractionRun, UploadedFile
 from remorai.errors import ApplicationError, Conflict
+from remorai.logging import redact
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def _delete_at_provider(uploaded_file: UploadedFile) -> None:
 
 def _release_after_error(uploaded_file: UploadedFile, previous_state: str, exc: Exception) -> str:
     # The provider still holds the file: put the row back as it was so a later run retries.
-    message = f"{type(exc).__name__}: {exc}"[:500]
+    message = redact(f"{type(exc).__name__}: {exc}")[:500]
     UploadedFile.objects.filter(pk=uploaded_file.pk, state=UploadedFile.State.DELETED).update(
         state=previous_state, deleted_at=None, last_error=message
     )
@@ -302,6 +303,6 @@ def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None
                 gateway.delete(remote.id, model="")
             except Exception as exc:
                 row.outcome = "error"
-                row.detail = f"{type(exc).__name__}: {exc}"[:500]
+                row.detail = redact(f"{type(exc).__name__}: {exc}")[:500]
                 continue
             row.outcome = "deleted"

@@ -36,7 +36,7 @@ def profile(db):
         instructions="Extract the invoice fields.",
         schema=SIMPLE_SCHEMA,
         default_model="gemini/gemini-2.5-flash",
-        fallback_models=["openai/gpt-4.1-mini"],
+        fallback_models=["openai/gpt-4o-mini"],
     )
 
 

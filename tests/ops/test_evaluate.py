@@ -89,7 +89,7 @@ def crafted(user, profile):
     make_run(
         flip,
         profile,
-        model="openai/gpt-4.1-mini",
+        model="openai/gpt-4o-mini",
         result={
             "invoice_number": "#BLR_WFLD20151000982590",
             "amount": 319,
@@ -142,7 +142,7 @@ def test_evaluate_truth_dir_gives_the_expected_scores(crafted):
 
 
 def test_evaluate_model_option_scores_that_models_runs(crafted):
-    data = _json("--profile", crafted.slug, "--truth", str(TRUTH), "--model", "openai/gpt-4.1-mini")
+    data = _json("--profile", crafted.slug, "--truth", str(TRUTH), "--model", "openai/gpt-4o-mini")
     fields = {f["field"]: f for f in data["fields"]}
     assert sorted(data["missing_runs"]) == ["AmazonWebServices", "coolblue1"]
     assert fields["currency"]["tp"] == 1 and fields["issuer"]["tp"] == 1

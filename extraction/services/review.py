@@ -1,0 +1,51 @@
+"""Human review: staff corrections kept beside the model's output, never over it."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+
+from extraction.models import ExtractionRun
+from remorai.errors import ApplicationError
+
+
+class RunNotReviewable(ApplicationError):
+    code = "run_not_reviewable"
+    status_code = 409
+    default_detail = "Only a succeeded run can be reviewed."
+
+
+class InvalidReview(ApplicationError):
+    code = "invalid_review"
+    status_code = 422
+    default_detail = "The corrected values do not match the run's schema."
+
+
+def review_errors(*, schema: dict, data) -> list[tuple[str, str]]:
+    """(field path, message) for each way `data` breaks `schema`."""
+    validator = Draft202012Validator(schema or {})
+    return [
+        ("/".join(map(str, e.absolute_path)) or "(root)", e.message)
+        for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
+    ]
+
+
+@transaction.atomic
+def extraction_run_review(*, run: ExtractionRun, reviewed_result: dict, reviewer) -> ExtractionRun:
+    """Store a reviewer's corrected result on a succeeded run (result itself is untouched).
+
+    Raises RunNotReviewable unless the run succeeded, InvalidReview (with `errors`) when the
+    correction does not validate against the schema the run used.
+    """
+    run = ExtractionRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != ExtractionRun.Status.SUCCEEDED:
+        raise RunNotReviewable(status=run.status)
+    errors = review_errors(schema=run.schema, data=reviewed_result)
+    if errors:
+        raise InvalidReview(errors=[{"field": f, "message": m} for f, m in errors])
+    run.reviewed_result = reviewed_result
+    run.reviewer = reviewer
+    run.reviewed_at = timezone.now()
+    run.save(update_fields=["reviewed_result", "reviewer", "reviewed_at"])
+    return run
