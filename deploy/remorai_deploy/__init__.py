@@ -1,0 +1,1 @@
+"""Remorai's AWS deployment as code: one CDK stack (see docs/deploy.md)."""
