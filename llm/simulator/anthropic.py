@@ -1,4 +1,4 @@
-"""Anthropic under /anthropic: /v1/files (beta header files-api-2025-04-14; `?beta=true`
+"""Anthropic under /anthropic: /v1/files (GA; the beta header files-api-2025-04-14 and `?beta=true`
 accepted), /v1/messages with document blocks (file_id or base64), forced tools answered with
 tool_use, `output_format` / `output_config.format` json_schema answered as JSON text; errors
 {"type":"error","error":{type,message},"request_id"}; overload is 529.
@@ -73,12 +73,9 @@ def authenticate(call: Call) -> Response | None:
     wanted = call.sim.settings.keys.get("anthropic")
     if wanted and key != wanted:
         return error(call, 401, "invalid x-api-key")
-    if call.operation in FILE_OPERATIONS and FILES_BETA not in call.header("anthropic-beta"):
-        return error(
-            call,
-            400,
-            f"The Files API is in beta: send the header 'anthropic-beta: {FILES_BETA}'.",
-        )
+    # The Files API needs no beta header any more: anthropic 2.x has GA `client.files` and file
+    # document sources in `client.messages` (no header); LiteLLM and `client.beta.files` still
+    # send `anthropic-beta: files-api-2025-04-14`, which is accepted too.
     return None
 
 
@@ -224,13 +221,6 @@ def messages(call: Call) -> Response:
         elif kind == "document":
             source = block.get("source") or {}
             if source.get("type") == "file":
-                if FILES_BETA not in call.header("anthropic-beta"):
-                    return error(
-                        call,
-                        400,
-                        "messages: document source type 'file' needs the "
-                        f"'anthropic-beta: {FILES_BETA}' header.",
-                    )
                 stored = lookup(call, source.get("file_id", ""))
                 if stored is None:
                     return missing(call, source.get("file_id", ""))

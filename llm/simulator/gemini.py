@@ -117,6 +117,11 @@ def fault_error(call: Call, fault) -> Response:
 
 def authenticate(call: Call) -> Response | None:
     key = call.header("x-goog-api-key") or call.query.get("key", "")
+    if not key and call.operation == "upload" and call.query.get("upload_id"):
+        # The resumable session URL itself is the credential (google-genai sends no key there).
+        with call.sim.lock:
+            if call.query["upload_id"] in call.sim.upload_sessions:
+                return None
     if not key:
         return error(
             call,
