@@ -96,6 +96,7 @@ class LogEntry:
     status: int | None = None
     duration_ms: float = 0.0
     fault: str | None = None
+    client_port: int = 0  # the same port on successive entries = one kept-alive connection
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
 

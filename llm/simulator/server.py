@@ -186,22 +186,23 @@ class Handler(BaseHTTPRequestHandler):
                 body.drain()
             except (BadRequest, OSError):
                 self.close_connection = True
-        bytes_out = self.send(response)
+        # Logged before the answer goes out, so a client that has its answer sees the entry.
         logged_path = re.sub(r"([?&]key=)[^&]+", r"\1***", self.path)
-        sim.faults.record(
+        entry = sim.faults.record(
             method=self.command,
             path=logged_path,
             provider=call.provider,
             operation=call.operation,
             model=call.model,
             bytes_in=body.bytes_read,
-            bytes_out=bytes_out,
             status=None if response.drop else response.status,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
             fault=fault_name,
+            client_port=self.client_address[1],
             headers=redact_headers(self.headers),
             body=shorten(call._json) if call._json is not None else None,
         )
+        entry.bytes_out = self.send(response)
 
     def run(self, module, call: Call) -> tuple[Response, str | None]:
         sim = call.sim
