@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate venv clean
+.PHONY: run test lint format migrate venv clean synth synth-test
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,24 @@ format: venv
 test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Deployment as code (deploy/, docs/deploy.md): the CDK app in its own venv, run offline with the
+# machine's Node.js. `make synth CDK_CONTEXT="-c litellm_enabled=false"` passes context values.
+CDK_VENV ?= .venv-cdk
+CDK_STAMP := $(CDK_VENV)/.installed
+
+$(CDK_STAMP): deploy/requirements.txt
+	$(PYTHON) -m venv $(CDK_VENV)
+	$(CDK_VENV)/bin/pip install -q --upgrade pip
+	$(CDK_VENV)/bin/pip install -q -r deploy/requirements.txt
+	touch $(CDK_STAMP)
+
+synth: $(CDK_STAMP)
+	rm -rf deploy/cdk.out
+	cd deploy && ../$(CDK_VENV)/bin/python app.py $(CDK_CONTEXT)
+	ls deploy/cdk.out/*.template.json
+
+synth-test: synth
+	cd deploy && ../$(CDK_VENV)/bin/pytest $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CDK_VENV) deploy/cdk.out var staticfiles .pytest_cache .ruff_cache
