@@ -2,12 +2,14 @@
 
 The table (the policy dispatches on the class; see llm/errors.py):
 
-- quota or budget refusals (`insufficient_quota`, `budget_exceeded`, Gemini quota exhausted for the
-  day or without a retry delay) → QuotaExceeded, whatever the status;
+- quota or budget refusals (`insufficient_quota`, `budget_exceeded`, Anthropic's "credit balance
+  is too low", Gemini's daily quota or a quota failure with no retry delay) → QuotaExceeded,
+  whatever the status;
 - 404 on a file id, Gemini's 403 on an expired file → FileGone;
 - proxy: 400 "Invalid model name", 400 `no_db_connection`, 401/403 → RouteUnavailable (the proxy is
   misconfigured for us, not the request wrong: fall back, logged loudly);
-- direct: 401/403 → RouteUnavailable; 404 without a file → RouteUnavailable (unknown model);
+- direct: 401/403, Gemini's 400 API_KEY_INVALID → RouteUnavailable; 404 without a file →
+  RouteUnavailable (unknown model);
 - 408/409/429/5xx/529, timeouts, connection errors → RetryableError with `retry_after`;
 - any other 4xx (400/403/413/422/…) → RequestRejected.
 """
@@ -41,8 +43,8 @@ QUOTA_CODES = frozenset({"insufficient_quota", "budget_exceeded"})
 _QUOTA_PHRASES = (
     "insufficient_quota",
     "budget_exceeded",
-    "exceeded your current quota",
     "budget has been exceeded",
+    "credit balance is too low",  # Anthropic's billing refusal
 )
 _PROXY_MISCONFIGURED_PHRASES = (
     "invalid model name",
@@ -177,29 +179,42 @@ def provider_code(body: Any) -> str:
 
 
 def _gemini_quota_exhausted(error: Mapping) -> bool:
-    """Gemini 429 RESOURCE_EXHAUSTED is a quota (not a short rate limit) when a violated quota is a
-    daily one, or when the answer carries quota failures but no retry delay."""
-    if str(error.get("status") or "") != "RESOURCE_EXHAUSTED":
-        return False
+    """Gemini's 429 RESOURCE_EXHAUSTED says "You exceeded your current quota" for per-minute
+    rate limits too, so only its details decide: a daily quota violated is a quota refusal; a
+    per-minute one, or a retry delay, is a rate limit; other quota failures with no delay are
+    refusals."""
     details = [d for d in error.get("details") or () if isinstance(d, Mapping)]
     violations = [v for d in details for v in d.get("violations") or () if isinstance(v, Mapping)]
-    if any("perday" in str(v.get("quotaId", "")).lower() for v in violations):
+    quota_ids = [str(v.get("quotaId", "")).lower() for v in violations]
+    if any("perday" in q for q in quota_ids):
         return True
-    has_delay = any("retryDelay" in d for d in details)
-    return bool(violations) and not has_delay
+    if any("perminute" in q for q in quota_ids) or any("retryDelay" in d for d in details):
+        return False
+    return bool(violations)
 
 
-def _is_quota(body: Any, code: str) -> bool:
-    if code in QUOTA_CODES:
-        return True
+def _is_quota(body: Any, code: str, wait: float | None) -> bool:
     error = _error_object(body)
-    for key in ("code", "type"):
-        if str(error.get(key) or "") in QUOTA_CODES:
-            return True
-    if _gemini_quota_exhausted(error):
+    if code in QUOTA_CODES or any(str(error.get(k) or "") in QUOTA_CODES for k in ("code", "type")):
         return True
+    if str(error.get("status") or "") == "RESOURCE_EXHAUSTED":
+        return _gemini_quota_exhausted(error)
     message = str(error.get("message") or "").lower()
-    return any(phrase in message for phrase in _QUOTA_PHRASES)
+    if any(phrase in message for phrase in _QUOTA_PHRASES) or "perday" in message:
+        return True
+    # OpenAI's insufficient_quota message, passed on as text by the proxy (Gemini's rate limits
+    # say the same words but come with a wait or a per-minute quota id).
+    return "exceeded your current quota" in message and wait is None and "perminute" not in message
+
+
+def _key_invalid(body: Any) -> bool:
+    """Gemini answers a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID."""
+    error = _error_object(body)
+    reasons = {
+        str(d.get("reason") or "") for d in error.get("details") or () if isinstance(d, Mapping)
+    }
+    message = str(error.get("message") or "").lower()
+    return "API_KEY_INVALID" in reasons or "api key not valid" in message
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -235,7 +250,7 @@ def error_from_response(
         kwargs["error_code"] = code
     lowered = message.lower()
 
-    if _is_quota(body, code):
+    if _is_quota(body, code, wait):
         return QuotaExceeded(detail, **kwargs)
     if file_id and (
         status == 404
@@ -252,6 +267,9 @@ def error_from_response(
             code,
             message,
         )
+        return RouteUnavailable(detail, **kwargs)
+    if status == 400 and _key_invalid(body):
+        logger.error("%s refused the API key (HTTP 400): %s", where, message)
         return RouteUnavailable(detail, **kwargs)
     if route == "direct" and status in (401, 403):
         logger.error("%s refused our key (HTTP %s %s): %s", provider, status, code, message)

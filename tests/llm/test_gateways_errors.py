@@ -43,6 +43,10 @@ GEMINI_DAY_QUOTA = {
     "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}],
 }
 
+GEMINI_QUOTA_TEXT = "You exceeded your current quota, please check your plan and billing details."
+
+KEY_INVALID = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+
 TABLE = [
     # (route, status, body, file_id, expected class)
     ("proxy", 400, openai_error("Bad schema"), None, RequestRejected),
@@ -87,9 +91,20 @@ TABLE = [
                                  [GEMINI_MINUTE_QUOTA, GEMINI_RETRY]), None, RetryableError),
     ("direct", 429, gemini_error(429, "RESOURCE_EXHAUSTED", "daily quota",
                                  [GEMINI_DAY_QUOTA, GEMINI_RETRY]), None, QuotaExceeded),
-    ("direct", 429, gemini_error(429, "RESOURCE_EXHAUSTED", "quota", [GEMINI_MINUTE_QUOTA]),
+    ("direct", 429, gemini_error(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_TEXT,
+                                 [GEMINI_MINUTE_QUOTA]), None, RetryableError),
+    ("direct", 429, gemini_error(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_TEXT,
+                                 [GEMINI_DAY_QUOTA]), None, QuotaExceeded),
+    ("direct", 429, gemini_error(429, "RESOURCE_EXHAUSTED", "quota",
+                                 [{"@type": "x.QuotaFailure", "violations": [{"quotaId": "q"}]}]),
      None, QuotaExceeded),
+    ("proxy", 429, litellm_error("GeminiException - " + GEMINI_QUOTA_TEXT + ' "retryDelay": "9s"',
+                                 type_="throttling_error", code="429"), None, RetryableError),
+    ("direct", 400, gemini_error(400, "INVALID_ARGUMENT", "API key not valid.", [KEY_INVALID]),
+     None, RouteUnavailable),
     ("direct", 429, anthropic_error("rate_limit_error"), None, RetryableError),
+    ("direct", 400, anthropic_error("invalid_request_error", "Your credit balance is too low to "
+                                    "access the Anthropic API."), None, QuotaExceeded),
     ("direct", 500, anthropic_error("api_error"), None, RetryableError),
     ("direct", 502, "<html>Bad gateway</html>", None, RetryableError),
     ("direct", 503, gemini_error(503, "UNAVAILABLE", "overloaded"), None, RetryableError),

@@ -1,0 +1,162 @@
+"""Anthropic directly, with the official `anthropic` SDK: Files API (beta files-api-2025-04-14)
+and Messages with native structured output (output_config.format json_schema). An answer given
+as a forced `json_tool_call` tool (older models, or a proxy's translation) is read as well."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import anthropic
+from django.conf import settings
+
+from llm.errors import FileGone
+from llm.gateways.base import Gateway
+from llm.gateways.payload import parse_json, read_base64, require_file, simulated
+from llm.gateways.sdk import (
+    catalog_cost,
+    direct_model,
+    health_from,
+    mapped_errors,
+    require_key,
+    timeout_seconds,
+)
+from llm.types import Generation, GenerationRequest, RemoteFile, Usage
+
+FILES_BETA = "files-api-2025-04-14"
+TOOL_NAME = "json_tool_call"
+
+
+class AnthropicDirect(Gateway):
+    route = "direct"
+    name = "anthropic"
+
+    def __init__(
+        self, base_url: str | None = None, api_key: str | None = None, timeout: float | None = None
+    ):
+        self.base_url = base_url or settings.ANTHROPIC_BASE_URL or None
+        self.timeout = timeout
+        self.client = anthropic.Anthropic(
+            api_key=require_key(self.name, api_key),
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self._timeout(),
+        )
+
+    def __repr__(self) -> str:
+        return f"AnthropicDirect(base_url={self.base_url!r})"
+
+    def _timeout(self, request_timeout: float | None = None):
+        return anthropic.Timeout(
+            timeout_seconds(request_timeout, self.timeout),
+            connect=settings.LLM_CONNECT_TIMEOUT_SECONDS,
+        )
+
+    def upload(self, path: Path, filename: str, mime: str, *, model: str = "") -> RemoteFile:
+        # An open handle, not the path: the SDK would read a path whole into memory.
+        with open(path, "rb") as handle, mapped_errors(self.name):
+            meta = self.client.beta.files.upload(
+                file=(filename, handle, mime), betas=[FILES_BETA], timeout=self._timeout()
+            )
+        return RemoteFile(
+            id=meta.id,
+            bytes=int(meta.size_bytes or path.stat().st_size),
+            expires_at=meta.expires_at,
+        )
+
+    def delete(self, remote_id: str, *, model: str = "") -> None:
+        try:
+            with mapped_errors(self.name, file_id=remote_id):
+                self.client.beta.files.delete(
+                    remote_id, betas=[FILES_BETA], timeout=self._timeout()
+                )
+        except FileGone:
+            return
+
+    def list_files(self) -> list[RemoteFile]:
+        with mapped_errors(self.name):
+            return [
+                RemoteFile(id=f.id, bytes=int(f.size_bytes or 0), expires_at=f.expires_at)
+                for f in self.client.beta.files.list(betas=[FILES_BETA], timeout=self._timeout())
+            ]
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        file_id = require_file(request)
+        if file_id:
+            source = {"type": "file", "file_id": file_id}
+        else:
+            source = {
+                "type": "base64",
+                "media_type": request.mime,
+                "data": read_base64(request.path),
+            }
+        messages = [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "document", "source": source},
+                    {"type": "text", "text": request.instructions},
+                ],
+            },
+            *request.followups,
+        ]
+        started = time.perf_counter()
+        with mapped_errors(self.name, file_id=file_id or None):
+            raw = self.client.beta.messages.with_raw_response.create(
+                model=direct_model(request.model),
+                max_tokens=request.max_output_tokens,
+                messages=messages,
+                output_config={"format": {"type": "json_schema", "schema": request.schema}},
+                betas=[FILES_BETA] if file_id else [],
+                timeout=self._timeout(request.timeout),
+            )
+            message = raw.parse()
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        text, data = _answer(message.content)
+        usage = Usage(
+            input_tokens=_input_tokens(message.usage),
+            output_tokens=message.usage.output_tokens if message.usage else None,
+        )
+        request_ids = {}
+        if raw.headers.get("request-id"):
+            request_ids["request-id"] = raw.headers["request-id"]
+        if message.id:
+            request_ids["response_id"] = message.id
+        return Generation(
+            text=text,
+            model=message.model or request.model,
+            usage=usage,
+            data=data,
+            cost_usd=catalog_cost(request.model, usage),
+            latency_ms=latency_ms,
+            request_ids=request_ids,
+            finish_reason=message.stop_reason,
+            simulated=simulated(raw.headers, text),
+        )
+
+    def health(self) -> tuple[bool, str]:
+        return health_from(
+            lambda: self.client.models.list(limit=1, timeout=self._timeout(5)),
+            provider=self.name,
+        )
+
+
+def _answer(blocks) -> tuple[str, object]:
+    """(text, parsed JSON) from the content blocks: a json_tool_call's input, else the text."""
+    for block in blocks or ():
+        if getattr(block, "type", "") == "tool_use" and block.name == TOOL_NAME:
+            return json.dumps(block.input), block.input
+    text = "".join(b.text for b in blocks or () if getattr(b, "type", "") == "text")
+    return text, parse_json(text)
+
+
+def _input_tokens(usage) -> int | None:
+    """All prompt tokens, cached ones included (Anthropic reports them apart)."""
+    if usage is None or usage.input_tokens is None:
+        return None
+    return (
+        usage.input_tokens
+        + (usage.cache_creation_input_tokens or 0)
+        + (usage.cache_read_input_tokens or 0)
+    )

@@ -1,0 +1,199 @@
+"""Gemini directly, with the official `google-genai` SDK: Files API (waiting for ACTIVE) and
+generateContent with response_mime_type application/json + response_json_schema.
+
+The remote id is the file's resource name ("files/abc123"); its URI is derived from it. Gemini
+expires every file after 48 h; a 403/404 on it then raises FileGone.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from google import genai
+from google.genai import types
+
+from llm.errors import FileGone, RequestRejected, RetryableError
+from llm.gateways.base import Gateway
+from llm.gateways.payload import parse_json, require_file, simulated
+from llm.gateways.sdk import (
+    catalog_cost,
+    direct_model,
+    health_from,
+    mapped_errors,
+    require_key,
+    timeout_seconds,
+)
+from llm.types import Generation, GenerationRequest, RemoteFile, Usage
+
+FILE_URI_PREFIX = "https://generativelanguage.googleapis.com/v1beta/"
+# Waiting for an uploaded file to become ACTIVE: poll at growing intervals, for at most this long.
+ACTIVE_POLL_INTERVALS = (0.2, 0.5, 1.0, 2.0)
+ACTIVE_WAIT_SECONDS = 120.0
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+def _state(file: types.File) -> str:
+    state = file.state
+    return str(getattr(state, "value", state) or "")
+
+
+class GeminiDirect(Gateway):
+    route = "direct"
+    name = "gemini"
+
+    def __init__(
+        self, base_url: str | None = None, api_key: str | None = None, timeout: float | None = None
+    ):
+        self.base_url = base_url or settings.GEMINI_BASE_URL or None
+        self.timeout = timeout
+        self.client = genai.Client(
+            api_key=require_key(self.name, api_key),
+            vertexai=False,
+            # retry_options None: the SDK makes a single attempt; our policy retries.
+            http_options=types.HttpOptions(
+                base_url=self.base_url, timeout=_ms(timeout_seconds(None, timeout))
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"GeminiDirect(base_url={self.base_url!r})"
+
+    def _options(self, request_timeout: float | None = None) -> types.HttpOptions:
+        return types.HttpOptions(timeout=_ms(timeout_seconds(request_timeout, self.timeout)))
+
+    def upload(self, path: Path, filename: str, mime: str, *, model: str = "") -> RemoteFile:
+        # An open handle: the SDK streams it in chunks (resumable upload). No per-call
+        # http_options here: the SDK would then send the chunks without the key header.
+        with open(path, "rb") as handle, mapped_errors(self.name):
+            file = self.client.files.upload(
+                file=handle, config=types.UploadFileConfig(mime_type=mime, display_name=filename)
+            )
+        file = self._wait_active(file)
+        return RemoteFile(
+            id=file.name,
+            bytes=int(file.size_bytes or path.stat().st_size),
+            expires_at=file.expiration_time,
+        )
+
+    def _wait_active(self, file: types.File) -> types.File:
+        """Poll the uploaded file until ACTIVE (bounded); FAILED is a rejected document."""
+        deadline = time.monotonic() + min(ACTIVE_WAIT_SECONDS, timeout_seconds(None, self.timeout))
+        polls = 0
+        while _state(file) not in ("ACTIVE", "", "STATE_UNSPECIFIED"):
+            if _state(file) == "FAILED":
+                reason = getattr(file.error, "message", "") if file.error else ""
+                raise RequestRejected(
+                    f"gemini could not process the file {file.name}: {reason or 'FAILED'}.",
+                    error_code="file_failed",
+                )
+            if time.monotonic() >= deadline:
+                raise RetryableError(
+                    f"gemini file {file.name} still {_state(file)} after upload.",
+                    error_code="file_not_active",
+                )
+            time.sleep(ACTIVE_POLL_INTERVALS[min(polls, len(ACTIVE_POLL_INTERVALS) - 1)])
+            polls += 1
+            with mapped_errors(self.name, file_id=file.name):
+                file = self.client.files.get(
+                    name=file.name, config=types.GetFileConfig(http_options=self._options())
+                )
+        return file
+
+    def delete(self, remote_id: str, *, model: str = "") -> None:
+        try:
+            with mapped_errors(self.name, file_id=remote_id):
+                self.client.files.delete(
+                    name=remote_id, config=types.DeleteFileConfig(http_options=self._options())
+                )
+        except FileGone:
+            return
+
+    def list_files(self) -> list[RemoteFile]:
+        with mapped_errors(self.name):
+            return [
+                RemoteFile(id=f.name, bytes=int(f.size_bytes or 0), expires_at=f.expiration_time)
+                for f in self.client.files.list(
+                    config=types.ListFilesConfig(page_size=100, http_options=self._options())
+                )
+            ]
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        file_id = require_file(request)
+        if file_id:
+            document = types.Part.from_uri(
+                file_uri=FILE_URI_PREFIX + file_id, mime_type=request.mime
+            )
+        else:  # inline: Gemini takes raw bytes (≤ 50 MB per request)
+            document = types.Part.from_bytes(data=request.path.read_bytes(), mime_type=request.mime)
+        contents = [
+            types.Content(role="user", parts=[document, types.Part(text=request.instructions)]),
+            *(
+                types.Content(
+                    role="model" if turn["role"] == "assistant" else "user",
+                    parts=[types.Part(text=turn["content"])],
+                )
+                for turn in request.followups
+            ),
+        ]
+        started = time.perf_counter()
+        with mapped_errors(self.name, file_id=file_id or None):
+            response = self.client.models.generate_content(
+                model=direct_model(request.model),
+                contents=contents,
+                config=types.GenerateContentConfig(
+                    response_mime_type="application/json",
+                    response_json_schema=request.schema,
+                    max_output_tokens=request.max_output_tokens,
+                    http_options=self._options(request.timeout),
+                ),
+            )
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        candidate = response.candidates[0] if response.candidates else None
+        parts = (candidate.content.parts if candidate and candidate.content else None) or []
+        text = "".join(p.text for p in parts if p.text and not p.thought)
+        usage = _usage(response.usage_metadata)
+        headers = getattr(response.sdk_http_response, "headers", None) or {}
+        request_ids = {"response_id": response.response_id} if response.response_id else {}
+        finish = getattr(candidate, "finish_reason", None)
+        return Generation(
+            text=text,
+            model=response.model_version or request.model,
+            usage=usage,
+            data=parse_json(text),
+            cost_usd=catalog_cost(request.model, usage),
+            latency_ms=latency_ms,
+            request_ids=request_ids,
+            finish_reason=str(getattr(finish, "value", finish)) if finish else None,
+            simulated=simulated(headers, text),
+        )
+
+    def health(self) -> tuple[bool, str]:
+        return health_from(
+            lambda: self.client.models.list(
+                config=types.ListModelsConfig(page_size=1, http_options=self._options(5))
+            ),
+            provider=self.name,
+        )
+
+
+def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> Usage:
+    """Tokens as billed: thinking counts as output; the PDF's DOCUMENT-modality share of the
+    prompt is reported separately (priced at the catalog's document price)."""
+    if meta is None:
+        return Usage()
+    document = None
+    for detail in meta.prompt_tokens_details or ():
+        modality = getattr(detail.modality, "value", detail.modality)
+        if str(modality) == "DOCUMENT":
+            document = (document or 0) + (detail.token_count or 0)
+    output = None
+    if meta.candidates_token_count is not None or meta.thoughts_token_count is not None:
+        output = (meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)
+    return Usage(
+        input_tokens=meta.prompt_token_count, output_tokens=output, document_tokens=document
+    )
