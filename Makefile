@@ -1,5 +1,6 @@
 # Remorai — the two commands: `make run` (the whole service) and `make test` (the suite).
-PYTHON ?= python3.11
+# Python 3.11: `python3.11` when on the PATH, else `python3` (checked below to be 3.11).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
@@ -8,6 +9,8 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint format migrate venv clean synth synth-test
 
 $(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
+	  "Python 3.11 is needed: make PYTHON=/path/to/python3.11 …")'
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
