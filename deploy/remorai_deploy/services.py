@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -57,6 +57,7 @@ def remorai_task(
     secrets: AppSecrets,
     retention,
     port: int | None = None,
+    stop_timeout_seconds: int | None = None,
 ) -> ecs.FargateTaskDefinition:
     """The app image running `docker/entrypoint.sh <role>`.
 
@@ -88,6 +89,7 @@ def remorai_task(
             stream_prefix=role, log_group=log_group(scope, construct_id, role, retention)
         ),
         port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
+        stop_timeout=Duration.seconds(stop_timeout_seconds) if stop_timeout_seconds else None,
     )
     return task
 

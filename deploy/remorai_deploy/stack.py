@@ -228,6 +228,8 @@ class RemoraiStack(Stack):
             environment={**app_environment, "QUEUE_METRICS_ENABLED": "true"},
             secrets=secrets,
             retention=config.log_retention,
+            # Fargate's longest: a run cut short is re-delivered (at least once) and re-claimed.
+            stop_timeout_seconds=120,
         )
         migrate_task = remorai_task(
             self,

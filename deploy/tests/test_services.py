@@ -155,6 +155,11 @@ def test_services_web_behind_the_alb_worker_without_litellm_with(template, resou
     )
 
 
+def test_worker_gets_the_longest_stop_timeout_to_finish_a_run(resources):
+    assert container(resources, "WorkerTask")["StopTimeout"] == 120
+    assert "StopTimeout" not in container(resources, "WebTask")
+
+
 def test_worker_count_is_a_context_value():
     from conftest import synth
 
