@@ -195,11 +195,13 @@ def call(
     *,
     on_attempt: Callable[[Attempt], None],
     deadline: float | None = None,
+    should_continue: Callable[[], bool] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Run `fn(timeout_seconds)` on `route` under the policy; see the module docstring.
 
-    `deadline` is an epoch time (time.time()) bounding the whole operation, retries included.
+    `deadline` is an epoch time (time.time()) bounding the whole operation, retries included;
+    `should_continue()` is asked before each retry (False: Cancelled).
     """
     breaker = Breaker(route.key)
     if not breaker.allow():
@@ -257,6 +259,8 @@ def call(
             redact(_describe(exc)),
         )
         _report(on_attempt, route, operation, pending["started"], exc, Action.RETRY)
+        if should_continue is not None and not should_continue():
+            raise Cancelled("The extraction was cancelled.")
 
     retrying = tenacity.Retrying(
         retry=should_retry,

@@ -164,7 +164,14 @@ class _Run:
         raise NoRouteAvailable("Every route failed: " + " | ".join(failures), routes=failures)
 
     def call(self, route: Route, operation: str, fn: Callable[[float], Any]) -> Any:
-        return policy.call(route, operation, fn, on_attempt=self.record, deadline=self.deadline)
+        return policy.call(
+            route,
+            operation,
+            fn,
+            on_attempt=self.record,
+            deadline=self.deadline,
+            should_continue=self.should_continue,
+        )
 
     def on_route(self, route: Route) -> ExtractionOutcome:
         gateway = get_gateway(route)

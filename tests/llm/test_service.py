@@ -219,6 +219,15 @@ def test_should_continue_false_cancels_between_calls(gateways):
     assert caught.value.attempts
 
 
+def test_cancel_is_noticed_between_retries_of_one_route(gateways):
+    proxy = gateways("proxy", "openai", *[RetryableError(http_status=500)] * 3)
+    answers = iter([True, True])  # before the route, before the generate; then False
+    with pytest.raises(Cancelled) as caught:
+        extract(should_continue=lambda: next(answers, False))
+    assert len(proxy.requests) == 1
+    assert [a.outcome for a in caught.value.attempts] == ["ok", "retry"]
+
+
 def test_a_passed_deadline_stops_the_extraction(gateways):
     gateways("proxy", "openai", answer())
     with pytest.raises(DeadlineExceeded):
