@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from llm.errors import FileGone
+from llm.errors import ConfigurationError, FileGone
 from llm.gateways.base import Gateway
 from llm.gateways.http import error_from_httpx, timeout_for, transport_error
 from llm.gateways.payload import (
@@ -78,9 +78,9 @@ class LiteLLMProxy(Gateway):
         api_key: str | None = None,
         timeout: float | None = None,
     ):
-        self.base_url = (base_url if base_url is not None else settings.LITELLM_BASE_URL).rstrip(
-            "/"
-        )
+        self.base_url = (base_url or settings.LITELLM_BASE_URL).rstrip("/")
+        if not self.base_url:
+            raise ConfigurationError("LITELLM_BASE_URL is not set: the proxy route is off.")
         if api_key is None:
             api_key = get_api_key("litellm")
         self.timeout = timeout

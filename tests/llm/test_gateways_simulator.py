@@ -8,6 +8,7 @@ through the real LiteLLM proxy it runs in test_proxy_real.py.
 from __future__ import annotations
 
 import json
+import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 
@@ -254,3 +255,21 @@ def test_direct_gateways_make_one_call_per_method(simulator):
         with pytest.raises(RetryableError):
             gateway.upload(PDF, PDF.name, "application/pdf", model=MODELS[kind])
         assert len(simulator.requests(provider=kind, operation="upload")) == 1, kind
+
+
+@pytest.mark.parametrize("kind", ["openai", "gemini", "anthropic"])
+def test_direct_upload_streams_from_an_open_handle(kind, simulator, tmp_path):
+    """The SDKs get an open file, never the path (some read a path whole): memory stays bounded
+    by their chunk size (google-genai: 8 MB per resumable chunk), not by the file."""
+    big = tmp_path / "big.pdf"
+    with big.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)
+    gateway = make_gateway(kind, simulator, timeout=60)
+    tracemalloc.start()
+    try:
+        remote = gateway.upload(big, "big.pdf", "application/pdf", model=MODELS[kind])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert remote.bytes == 64 * 1024 * 1024
+    assert peak < 32 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
