@@ -73,6 +73,8 @@ def authenticate(call: Call) -> Response | None:
     wanted = call.sim.settings.keys.get("anthropic")
     if wanted and key != wanted:
         return error(call, 401, "invalid x-api-key")
+    if not call.header("anthropic-version"):
+        return error(call, 400, "anthropic-version: header is required")
     # The Files API needs no beta header any more: anthropic 2.x has GA `client.files` and file
     # document sources in `client.messages` (no header); LiteLLM and `client.beta.files` still
     # send `anthropic-beta: files-api-2025-04-14`, which is accepted too.

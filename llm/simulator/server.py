@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import socket
 import tempfile
@@ -22,6 +23,7 @@ from .store import FileStore
 from .wire import BadRequest, BodyReader, Response, parse_json, redact_headers, shorten
 
 SIMULATOR_HEADER = ("x-simulator", "remorai")
+logger = logging.getLogger("llm.simulator")
 
 
 @dataclass
@@ -212,6 +214,9 @@ class Handler(BaseHTTPRequestHandler):
                 break
         else:
             call.operation = "unknown"
+            logger.warning(
+                "simulator: no %s route for %s %s", call.provider, call.method, call.path
+            )
             return module.error(call, 404, f"Not found: {call.method} {call.path}"), None
         call.operation = candidate.operation
         call.params = match.groupdict()

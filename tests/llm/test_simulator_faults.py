@@ -306,3 +306,10 @@ def test_request_log_hides_keys(http, simulator):
     http.get(simulator.openai_base_url + "/files", headers={"Authorization": "Bearer sk-secret"})
     dumped = json.dumps(simulator.requests())
     assert "gm-secret-value" not in dumped and "sk-secret" not in dumped
+
+
+def test_anthropic_requires_its_version_header(http, simulator):
+    headers = {k: v for k, v in ANTHROPIC_AUTH.items() if k != "anthropic-version"}
+    response = http.get(simulator.anthropic_base_url + "/v1/files", headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "anthropic-version: header is required"
