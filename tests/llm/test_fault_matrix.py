@@ -222,3 +222,43 @@ def test_expired_file_is_uploaded_again_once(route, simulator):
         ("generate", "ok"),
     ]
     assert len(calls(simulator, "upload")) == 2
+
+
+@pytest.fixture
+def direct_only(routes, simulator):
+    routes.LITELLM_BASE_URL = ""
+    routes.GEMINI_BASE_URL = simulator.gemini_base_url
+    routes.GEMINI_API_KEY = "AIzaFaultMatrixGeminiKey000"
+    routes.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
+    routes.ANTHROPIC_API_KEY = "sk-ant-fault-matrix-0000"
+    return routes
+
+
+def test_gemini_retry_delay_is_honoured(direct_only, simulator):
+    simulator.fault(provider="gemini", operation="generate", status=429, retry_delay="2s")
+    outcome = extract(model="gemini/gemini-2.5-flash")
+    assert outcome.route == "direct" and outcome.provider == "gemini"
+    log = [r for r in simulator.requests(provider="gemini") if r["operation"] == "generate"]
+    assert [r["status"] for r in log] == [429, 200]
+    assert log[1]["time"] - log[0]["time"] >= 2.0
+
+
+def test_anthropic_overloaded_529_is_retried(direct_only, simulator):
+    simulator.fault(provider="anthropic", operation="generate", status=529)
+    outcome = extract(model="anthropic/claude-haiku-4-5")
+    assert outcome.provider == "anthropic"
+    log = [r for r in simulator.requests(provider="anthropic") if r["operation"] == "generate"]
+    assert [r["status"] for r in log] == [529, 200]
+
+
+def test_a_gone_gemini_file_403_is_uploaded_again(direct_only, simulator):
+    files = MemoryFileCache()
+    extract(files=files, model="gemini/gemini-2.5-flash")
+    assert simulator.expire("gemini") >= 1
+    outcome = extract(files=files, model="gemini/gemini-2.5-flash")
+    assert [(a.operation, a.outcome, a.http_status) for a in outcome.attempts][0] == (
+        "generate",
+        "file_gone",
+        403,
+    )
+    assert outcome.data is not None
