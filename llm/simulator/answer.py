@@ -39,8 +39,16 @@ def tokens(text: str) -> int:
     return math.ceil(len(text) / 4) if text else 0
 
 
-def build(*, schema: dict | None, json_mode: bool, docs: list[Doc], prompt: str, fault) -> Answer:
-    """The deterministic answer to one generation call (faults applied)."""
+def build(
+    *,
+    schema: dict | None,
+    json_mode: bool,
+    docs: list[Doc],
+    prompt: str,
+    fault,
+    max_output_tokens: int | None = None,
+) -> Answer:
+    """The deterministic answer to one generation call (faults and the token limit applied)."""
     text_all = "\n".join(d.text for d in docs)
     value: Any = None
     if schema is not None:
@@ -63,6 +71,10 @@ def build(*, schema: dict | None, json_mode: bool, docs: list[Doc], prompt: str,
             body = body[:-1] or "{"
         value = None
         truncated = kind == "truncated"
+    if max_output_tokens and tokens(body) > max_output_tokens:
+        # Like a real model hitting its limit: the text stops mid-way, finish reason says so.
+        body = body[: max(1, max_output_tokens * 4)]
+        value, truncated = None, True
     return Answer(
         text=body,
         value=value,

@@ -239,7 +239,12 @@ def messages(call: Call) -> Response:
                 return error(call, 400, f"document.source: unsupported type {source.get('type')}")
     schema, tool_name = _schema(body)
     answer = build(
-        schema=schema, json_mode=False, docs=docs, prompt="\n".join(prompt), fault=call.fault
+        schema=schema,
+        json_mode=False,
+        docs=docs,
+        prompt="\n".join(prompt),
+        fault=call.fault,
+        max_output_tokens=body.get("max_tokens"),
     )
     stop = "max_tokens" if answer.truncated else "end_turn"
     if tool_name and isinstance(answer.value, dict):
@@ -271,7 +276,13 @@ def messages(call: Call) -> Response:
             "service_tier": "standard",
         },
     }
-    headers = {"request-id": request_id}
+    headers = {
+        "request-id": request_id,
+        "anthropic-ratelimit-requests-limit": "4000",
+        "anthropic-ratelimit-requests-remaining": "3999",
+        "anthropic-ratelimit-input-tokens-limit": "2000000",
+        "anthropic-ratelimit-input-tokens-remaining": str(2000000 - answer.input_tokens),
+    }
     if body.get("stream"):
         return Response(
             200, headers=headers, content_type="text/event-stream", stream=_sse(payload)

@@ -13,7 +13,8 @@ forever) or with a `probability`. Kinds:
 - ``truncated``: like malformed_json, with the provider's max-tokens finish reason.
 - ``file_gone``: the referenced file answers as expired/vanished (404; Gemini 403).
 
-Every fault may also carry `delay` (seconds slept before the outcome).
+Every fault may also carry `delay` (seconds slept before the outcome) and `after` (let that many
+matching calls through first).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Fault:
     model: str | None = None
     status: int = 500
     count: int | None = 1
+    after: int = 0  # let this many matching calls through before firing
     probability: float | None = None
     delay: float = 0.0
     retry_after: float | str | None = None
@@ -47,6 +49,7 @@ class Fault:
     code: str | None = None
     error_type: str | None = None
     fired: int = 0
+    seen: int = 0
 
     def matches(self, provider: str, operation: str, model: str | None) -> bool:
         return (
@@ -150,6 +153,9 @@ class FaultBook:
                 if not fault.matches(provider, operation, model):
                     continue
                 if fault.count is not None and fault.fired >= fault.count:
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
                     continue
                 if fault.probability is not None and self._random.random() >= fault.probability:
                     continue

@@ -379,6 +379,7 @@ def generate(call: Call) -> Response:
         docs=docs,
         prompt="\n".join(prompt),
         fault=call.fault,
+        max_output_tokens=_get(config, "maxOutputTokens", "max_output_tokens"),
     )
     payload = {
         "candidates": [

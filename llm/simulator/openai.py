@@ -270,10 +270,25 @@ def chat(call: Call) -> Response:
                 param="response_format",
             )
         schema = spec["schema"]
+        if spec.get("strict"):
+            problem = strict_schema_problem(schema)
+            if problem:
+                return error(
+                    call,
+                    400,
+                    f"Invalid schema for response_format '{spec.get('name', '')}': {problem}",
+                    param="response_format",
+                    code="invalid_json_schema",
+                )
     elif fmt.get("type") == "json_object":
         json_mode = True
     answer = build(
-        schema=schema, json_mode=json_mode, docs=docs, prompt="\n".join(prompt), fault=call.fault
+        schema=schema,
+        json_mode=json_mode,
+        docs=docs,
+        prompt="\n".join(prompt),
+        fault=call.fault,
+        max_output_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
     )
     completion_id = new_id("chatcmpl-sim", 24)
     created = int(time.time())
@@ -290,7 +305,16 @@ def chat(call: Call) -> Response:
         },
     }
     finish = "length" if answer.truncated else "stop"
-    headers = {"x-request-id": new_id("req_sim"), "openai-processing-ms": "1"}
+    headers = {
+        "x-request-id": new_id("req_sim"),
+        "openai-processing-ms": "1",
+        "x-ratelimit-limit-requests": "10000",
+        "x-ratelimit-remaining-requests": "9999",
+        "x-ratelimit-reset-requests": "6ms",
+        "x-ratelimit-limit-tokens": "30000000",
+        "x-ratelimit-remaining-tokens": str(30000000 - answer.input_tokens),
+        "x-ratelimit-reset-tokens": "0s",
+    }
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return Response(
@@ -332,6 +356,41 @@ def chat(call: Call) -> Response:
         },
         headers=headers,
     )
+
+
+def strict_schema_problem(schema: dict, context: tuple = ()) -> str | None:
+    """What OpenAI's strict structured outputs refuse: an object without additionalProperties
+    false, or whose `required` misses one of its properties."""
+    if not isinstance(schema, dict):
+        return None
+    kind = schema.get("type")
+    is_object = kind == "object" or (isinstance(kind, list) and "object" in kind)
+    if is_object or "properties" in schema:
+        if schema.get("additionalProperties") is not False:
+            return (
+                f"In context={context!r}, 'additionalProperties' is required to be supplied "
+                "and to be false."
+            )
+        missing = [k for k in schema.get("properties") or {} if k not in schema.get("required", [])]
+        if missing:
+            return (
+                f"In context={context!r}, 'required' is required to be supplied and to be an "
+                f"array including every key in properties. Missing '{missing[0]}'."
+            )
+    for name, sub in (schema.get("properties") or {}).items():
+        if problem := strict_schema_problem(sub, (*context, "properties", name)):
+            return problem
+    if problem := strict_schema_problem(schema.get("items"), (*context, "items")):
+        return problem
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        for index, sub in enumerate(schema.get(keyword) or []):
+            if problem := strict_schema_problem(sub, (*context, keyword, str(index))):
+                return problem
+    for keyword in ("$defs", "definitions"):
+        for name, sub in (schema.get(keyword) or {}).items():
+            if problem := strict_schema_problem(sub, (*context, keyword, name)):
+                return problem
+    return None
 
 
 def _sse(completion_id, created, model, text, finish, usage):

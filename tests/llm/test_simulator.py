@@ -16,7 +16,15 @@ SCHEMA = {
         "invoice_date": {"type": ["string", "null"], "format": "date"},
         "account_number": {"type": "integer"},
         "total_amount": {"type": ["number", "null"]},
-        "lines": {"type": "array", "items": {"type": "object", "properties": {}}},
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {},
+                "required": [],
+                "additionalProperties": False,
+            },
+        },
     },
     "required": ["invoice_number", "invoice_date", "account_number", "total_amount", "lines"],
     "additionalProperties": False,

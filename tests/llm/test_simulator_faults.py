@@ -313,3 +313,71 @@ def test_anthropic_requires_its_version_header(http, simulator):
     response = http.get(simulator.anthropic_base_url + "/v1/files", headers=headers)
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "anthropic-version: header is required"
+
+
+def test_fault_after_lets_calls_through_first(http, simulator):
+    simulator.fault(provider="gemini", operation="generate", status=500, after=2, count=1)
+    statuses = [gemini_generate(http, simulator).status_code for _ in range(4)]
+    assert statuses == [200, 200, 500, 200]
+
+
+def test_openai_strict_schema_rules_are_enforced(http, simulator):
+    loose = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    payload = openai_chat({"type": "text", "text": "x"}, schema=loose)
+    response = http.post(
+        simulator.openai_base_url + "/chat/completions", headers=OPENAI_AUTH, json=payload
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "response_format"
+    assert "'additionalProperties' is required to be supplied and to be false" in error["message"]
+
+    partial = {
+        **loose,
+        "additionalProperties": False,
+        "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+    }
+    response = http.post(
+        simulator.openai_base_url + "/chat/completions",
+        headers=OPENAI_AUTH,
+        json=openai_chat({"type": "text", "text": "x"}, schema=partial),
+    )
+    assert response.status_code == 400
+    assert "Missing 'b'" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini", "anthropic"])
+def test_a_small_output_token_limit_truncates(http, simulator, provider):
+    if provider == "openai":
+        payload = openai_chat({"type": "text", "text": "Invoice number: 1234567890"})
+        payload["max_completion_tokens"] = 3
+        body = http.post(
+            simulator.openai_base_url + "/chat/completions", headers=OPENAI_AUTH, json=payload
+        ).json()
+        assert body["choices"][0]["finish_reason"] == "length"
+    elif provider == "gemini":
+        body = http.post(
+            f"{simulator.gemini_base_url}/v1/models/gemini-2.5-flash:generateContent",
+            headers=GEMINI_AUTH,
+            json={
+                "contents": [{"parts": [{"text": "x"}]}],
+                "generationConfig": {
+                    "responseMimeType": "application/json",
+                    "responseJsonSchema": SCHEMA,
+                    "maxOutputTokens": 3,
+                },
+            },
+        ).json()
+        assert body["candidates"][0]["finishReason"] == "MAX_TOKENS"
+    else:
+        body = http.post(
+            simulator.anthropic_base_url + "/v1/messages",
+            headers=ANTHROPIC_AUTH,
+            json={
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 3,
+                "output_format": {"type": "json_schema", "schema": SCHEMA},
+                "messages": [{"role": "user", "content": "x"}],
+            },
+        ).json()
+        assert body["stop_reason"] == "max_tokens"
