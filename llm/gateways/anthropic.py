@@ -132,7 +132,7 @@ class AnthropicDirect(Gateway):
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=message.stop_reason,
-            simulated=simulated(raw.headers, text),
+            simulated=simulated(raw.headers, text, message.id),
         )
 
     def health(self) -> tuple[bool, str]:

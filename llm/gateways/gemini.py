@@ -169,7 +169,7 @@ class GeminiDirect(Gateway):
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=str(getattr(finish, "value", finish)) if finish else None,
-            simulated=simulated(headers, text),
+            simulated=simulated(headers, text, response.response_id),
         )
 
     def health(self) -> tuple[bool, str]:

@@ -255,7 +255,7 @@ def _generation(response: httpx.Response, model: str, latency_ms: int) -> Genera
         latency_ms=latency_ms,
         request_ids=request_ids,
         finish_reason=choice.get("finish_reason"),
-        simulated=simulated(headers, text),
+        simulated=simulated(headers, text, body.get("id")),
     )
 
 

@@ -143,7 +143,7 @@ class OpenAIDirect(Gateway):
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=choice.finish_reason if choice else None,
-            simulated=simulated(raw.headers, text),
+            simulated=simulated(raw.headers, text, completion.id),
         )
 
     def health(self) -> tuple[bool, str]:

@@ -17,8 +17,11 @@ from llm.types import GenerationRequest
 _RAW_CHUNK = 3 * 64 * 1024
 _PLACEHOLDER = "@@remorai-inline-file@@"
 
-# The simulator marks its answers with this header (LiteLLM forwards it as llm_provider-…).
+# How the simulator marks its answers (llm/simulator/__init__.py): a header, which LiteLLM
+# forwards as llm_provider-… for OpenAI and Anthropic upstreams but not for Gemini; ids with a
+# "sim" prefix, which LiteLLM passes on as the completion id; a text prefix on plain answers.
 SIMULATOR_HEADERS = ("x-simulator", "llm_provider-x-simulator")
+SIMULATOR_ID_PREFIXES = ("chatcmpl-sim", "sim-", "msg_sim")
 SIMULATOR_TEXT_MARK = "[simulated by remorai]"
 
 
@@ -83,8 +86,11 @@ def parse_json(text: str | None) -> Any:
         return None
 
 
-def simulated(headers, text: str | None = None) -> bool:
+def simulated(headers, text: str | None = None, response_id: str | None = None) -> bool:
+    """Whether the answer came from the remorai provider simulator, not a real model."""
     lower = {k.lower() for k in headers}
     if any(name in lower for name in SIMULATOR_HEADERS):
+        return True
+    if response_id and response_id.startswith(SIMULATOR_ID_PREFIXES):
         return True
     return bool(text) and SIMULATOR_TEXT_MARK in text

@@ -138,6 +138,15 @@ def test_answer_marked_by_the_simulator_is_simulated(proxy):
 
 
 @respx.mock
+def test_gemini_answer_from_the_simulator_is_simulated_without_the_header(proxy):
+    """LiteLLM drops Gemini's response headers; the simulator's id still marks the answer."""
+    body = completion()
+    body["id"] = "sim-8NRwbWeEonCDJg9o9Lgd"
+    respx.post(f"{BASE}/v1/chat/completions").respond(200, json=body)
+    assert proxy.generate(request_for()).simulated is True
+
+
+@respx.mock
 def test_inline_transport_sends_the_file_as_a_base64_data_url(proxy, pdf):
     route = respx.post(f"{BASE}/v1/chat/completions").respond(200, json=completion())
     proxy.generate(request_for(file_id=None, transport="inline", path=pdf, filename="a.pdf"))
