@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 DEPLOY_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = DEPLOY_DIR.parent
 LITELLM_CONFIG = DEPLOY_DIR / "litellm" / "config.yaml"
+LITELLM_START_SCRIPT = DEPLOY_DIR / "litellm" / "start.sh"
 
 # A syntactically valid ARN so that `synth` works without an account; deploy with a real one.
 DUMMY_CERTIFICATE_ARN = (

@@ -7,23 +7,15 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from remorai_deploy.config import LITELLM_CONFIG
+from remorai_deploy.config import LITELLM_CONFIG, LITELLM_START_SCRIPT
 
 WEB_PORT = 8000
 LITELLM_PORT = 4000
 # The proxy serves under /litellm so that the ALB can route /litellm/* to it unchanged.
 LITELLM_ROOT_PATH = "/litellm"
 
-# The proxy image's entrypoint is replaced by a shell that writes our config (passed in the
-# environment, so the stock image needs no rebuild) and prefixes the master key token with "sk-"
-# (LiteLLM keys start with "sk-"; Secrets Manager cannot generate a prefixed string).
-LITELLM_START = (
-    "set -eu; "
-    'printf "%s" "$LITELLM_CONFIG_YAML" > /tmp/litellm-config.yaml; '
-    'export LITELLM_MASTER_KEY="sk-$LITELLM_MASTER_KEY_TOKEN"; '
-    "unset LITELLM_MASTER_KEY_TOKEN LITELLM_CONFIG_YAML; "
-    f"exec litellm --config /tmp/litellm-config.yaml --host 0.0.0.0 --port {LITELLM_PORT}"
-)
+# The proxy's start script (writes our config, makes the sk- master key; see the file).
+LITELLM_START = LITELLM_START_SCRIPT.read_text()
 
 
 @dataclass(frozen=True)

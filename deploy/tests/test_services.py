@@ -5,7 +5,7 @@ from pathlib import Path
 
 from aws_cdk.assertions import Match
 from helpers import container, environment, of_type, one_of_type, ref_name, task
-from remorai_deploy.config import LITELLM_CONFIG
+from remorai_deploy.config import LITELLM_CONFIG, LITELLM_START_SCRIPT
 
 REPO = Path(__file__).resolve().parents[2]
 BASE_URL = "http://litellm.remorai.internal:4000/litellm"
@@ -84,8 +84,9 @@ def test_litellm_serves_under_the_alb_prefix_with_our_config(resources):
     definition = container(resources, "LitellmTask")
     assert definition["EntryPoint"] == ["/bin/sh", "-c"]
     (start,) = definition["Command"]
+    assert start == LITELLM_START_SCRIPT.read_text()
     assert 'LITELLM_MASTER_KEY="sk-$LITELLM_MASTER_KEY_TOKEN"' in start
-    assert "--config /tmp/litellm-config.yaml" in start and "--port 4000" in start
+    assert "LITELLM_PORT" not in env and "LITELLM_HOST" not in env  # so: 0.0.0.0:4000
 
 
 def test_web_and_worker_reach_the_proxy_by_its_service_discovery_name(resources):
