@@ -136,6 +136,8 @@ class _Run:
     record: Callable[[Attempt], None]
     should_continue: Callable[[], bool]
     deadline: float | None
+    remote: RemoteFile | None = None  # the current route's remote copy
+    reuploaded: bool = False
 
     def checkpoint(self) -> None:
         if not self.should_continue():
@@ -175,30 +177,31 @@ class _Run:
 
     def on_route(self, route: Route) -> ExtractionOutcome:
         gateway = get_gateway(route)
-        remote = self.remote_file(route, gateway)
+        self.remote, self.reuploaded = None, False
+        self.remote = self.remote_file(route, gateway)
         request = GenerationRequest(
             model=route.model,
             instructions=self.instructions,
             schema=self.schema,
             transport="inline" if self.transport == "inline" else "file",
-            file=remote,
+            file=self.remote,
             path=self.path if self.transport == "inline" else None,
             filename=self.filename,
         )
         repaired = False
         try:
-            generation, remote = self.generate(route, gateway, request, "generate", remote)
+            generation = self.generate(route, gateway, request, "generate")
         except BadOutput as first:
             self.checkpoint()
             truncated = first.code == "output_truncated"
             request = replace(
                 request,
-                file=remote if self.transport != "inline" else None,
+                file=self.remote,
                 followups=repair_followups(first),
                 max_output_tokens=request.max_output_tokens * (2 if truncated else 1),
             )
             try:
-                generation, remote = self.generate(route, gateway, request, "repair", remote)
+                generation = self.generate(route, gateway, request, "repair")
             except BadOutput as second:
                 raise BadOutput(
                     f"{second.detail} (after one repair turn)",
@@ -234,8 +237,11 @@ class _Run:
             route=route.route, provider=route.provider, model=route.model, upload=upload
         )
 
-    def generate(self, route, gateway, request, operation, remote):
-        """One generation; a remote file found gone is marked and uploaded again, once."""
+    def generate(
+        self, route: Route, gateway: Gateway, request: GenerationRequest, operation: str
+    ) -> Generation:
+        """One generation; a remote file found gone is marked and uploaded again, once per
+        route (self.remote follows the fresh copy, so the repair turn uses it too)."""
         for again in (False, True):
             self.checkpoint()
             try:
@@ -244,9 +250,10 @@ class _Run:
                     operation,
                     lambda timeout, req=request: self.generate_valid(gateway, req, timeout),
                 )
-                return generation, remote
+                return generation
             except FileGone as exc:
-                if remote is None or again:
+                remote = self.remote
+                if remote is None or again or self.reuploaded:
                     raise RouteUnavailable(
                         f"{route}: the remote file is gone again after a fresh upload.",
                         error_code="file_gone",
@@ -256,8 +263,9 @@ class _Run:
                     route=route.route, provider=route.provider, remote_id=remote.id
                 )
                 self.checkpoint()
-                remote = self.remote_file(route, gateway)
-                request = replace(request, file=remote)
+                self.remote = self.remote_file(route, gateway)
+                self.reuploaded = True
+                request = replace(request, file=self.remote)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def generate_valid(

@@ -183,6 +183,22 @@ def test_gone_file_is_marked_and_uploaded_again_once(gateways):
     ]
 
 
+def test_repair_after_a_reupload_uses_the_fresh_file(gateways):
+    proxy = gateways(
+        "proxy",
+        "openai",
+        FileGone("gone", http_status=404),
+        Generation(text="{oops", model="m"),
+        answer(),
+    )
+    files = MemoryFileCache()
+    outcome = extract(files=files)
+    assert outcome.repaired
+    ids = [r.file.id for r in proxy.requests]
+    assert ids == ["file-litellm-1", "file-litellm-2", "file-litellm-2"]
+    assert len(files.gone) == 1
+
+
 def test_file_gone_twice_falls_back(gateways):
     gateways(
         "proxy", "openai", FileGone("gone", http_status=404), FileGone("gone", http_status=404)
