@@ -32,6 +32,7 @@ STATUS_NAMES = {
     504: "DEADLINE_EXCEEDED",
 }
 ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_URLSAFE_TO_STD = str.maketrans("-_", "+/")
 
 
 def error(call: Call, status: int, message: str, *, details=None, headers=None, status_name=None):
@@ -358,7 +359,8 @@ def generate(call: Call) -> Response:
             inline = _get(part, "inlineData", "inline_data")
             if inline:
                 try:
-                    data = base64.b64decode(inline.get("data", ""))
+                    # google-genai sends URL-safe base64; the real API takes both alphabets.
+                    data = base64.b64decode(inline.get("data", "").translate(_URLSAFE_TO_STD))
                 except ValueError:
                     return error(call, 400, "Invalid value at 'contents.parts.inline_data.data'")
                 docs.append(Doc(*call.sim.store.text_of_bytes(data)))

@@ -59,12 +59,6 @@ def make_gateway(kind: str, simulator, key: str = "sim-test-key", timeout: float
     return cls(base_url=base, api_key=key, timeout=timeout)
 
 
-def _simulator_gemini_source() -> str:
-    import llm.simulator.gemini
-
-    return Path(llm.simulator.gemini.__file__).read_text()
-
-
 def expected_answer() -> dict:
     from llm.simulator.fill import fill_schema
     from llm.simulator.store import pdf_text
@@ -146,11 +140,7 @@ def test_structured_output_is_requested_natively(kind, gateway, uploaded, simula
         }
 
 
-def test_inline_transport_sends_the_document_in_the_request(kind, gateway, simulator, request):
-    if kind == "gemini" and "altchars" not in _simulator_gemini_source():
-        # google-genai sends inline bytes as URL-safe base64 (the real API takes both); the
-        # simulator v1 decodes standard base64 only.
-        request.applymarker(pytest.mark.xfail(reason="simulator: URL-safe base64", strict=False))
+def test_inline_transport_sends_the_document_in_the_request(kind, gateway, simulator):
     generation = gateway.generate(ask(kind, transport="inline", path=PDF, filename=PDF.name))
     assert generation.data == expected_answer()
     assert simulator.requests(provider=SIM_PROVIDER[kind], operation="upload") == []
