@@ -22,10 +22,16 @@ pytestmark = pytest.mark.django_db
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "remorai-test-documents"
+PLACEHOLDER_ENDPOINT = "http://moto.invalid:1"
+
+
+@pytest.fixture(scope="module")
+def settings_storage() -> dict:
+    return storage_from_settings(PLACEHOLDER_ENDPOINT)
 
 
 @pytest.fixture
-def s3(monkeypatch, settings):
+def s3(monkeypatch, settings, settings_storage):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -41,7 +47,10 @@ def s3(monkeypatch, settings):
         monkeypatch.setenv(name, value)
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     client.create_bucket(Bucket=BUCKET)
-    settings.STORAGES = {**settings.STORAGES, "default": storage_from_settings(endpoint)}
+    storage = json.loads(json.dumps(settings_storage))
+    assert storage["OPTIONS"]["endpoint_url"] == PLACEHOLDER_ENDPOINT
+    storage["OPTIONS"]["endpoint_url"] = endpoint
+    settings.STORAGES = {**settings.STORAGES, "default": storage}
     try:
         yield client
     finally:
