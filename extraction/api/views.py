@@ -1,5 +1,6 @@
 """Documents API: thin views over extraction.services and extraction.selectors."""
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -27,7 +28,12 @@ def uploaded_file(request):
     """The one file of a multipart upload, or the intake error that says what is wrong."""
     if request_upload_too_large(request):
         raise UploadTooLarge()  # refused before the body is read
-    files = request.FILES
+    try:
+        files = request.FILES
+    except (TooManyFilesSent, TooManyFieldsSent) as exc:
+        raise TooManyFiles("Send exactly one file (and few form fields).") from exc
+    except RequestDataTooBig as exc:
+        raise UploadTooLarge("The form fields besides the file are too large.") from exc
     if request_upload_too_large(request):
         raise UploadTooLarge()  # stopped by extraction.uploads while it was read
     sent = [upload for field in files for upload in files.getlist(field)]

@@ -146,6 +146,25 @@ def test_two_files_is_400_too_many_files(api, storage_dir):
     assert Document.objects.count() == 0
 
 
+def test_more_files_than_django_parses_is_400_too_many_files(api, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    files = [SimpleUploadedFile(f"{i}.pdf", b"%PDF-1.7\n") for i in range(5)]
+    response = api.post(LIST_URL, {"file": files}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["code"] == "too_many_files"
+
+
+def test_oversized_form_fields_are_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.post(
+        LIST_URL,
+        {"note": "x" * 5000, "file": SimpleUploadedFile("a.pdf", pdfgen.blank_pdf())},
+        format="multipart",
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+
+
 def test_json_body_is_415(api):
     response = api.post(LIST_URL, {"file": "not a file"}, format="json")
     assert response.status_code == 415
@@ -408,24 +427,23 @@ def test_session_authentication(client, user):
     assert client.get(LIST_URL).json()["count"] == 1
 
 
-def test_throttling_is_on(settings, user):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"anon": "2/min", "user": "2/min"},
-    }
+def test_throttling_is_on(monkeypatch):
     from django.core.cache import cache
-    from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
+    # The rates are read once, at import; patch them where the throttles look (undone after).
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "2/min"})
     cache.clear()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     client = APIClient()
     client.force_authenticate(UserFactory())
     try:
         statuses = [client.get(LIST_URL).status_code for _ in range(3)]
+        # Anonymous requests to the API are refused (401) before throttling; the schema is open.
+        anonymous = [APIClient().get("/api/schema/").status_code for _ in range(3)]
     finally:
         cache.clear()
     assert statuses == [200, 200, 429]
+    assert anonymous == [200, 200, 429]
 
 
 # --- schema -----------------------------------------------------------------------------------
