@@ -4,9 +4,12 @@
     python app.py                                 # writes cdk.out/Remorai.template.json
     python app.py -c litellm_enabled=false        # context values as with the CLI
 
+Run directly, it reads cdk.json's "context" too (as the CLI does), with -c values winning.
+
 aws-cdk-lib runs on the machine's Node.js through jsii; no AWS account is needed to synthesize.
 """
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -54,6 +57,21 @@ def build_app(context: dict | None = None, outdir: str | None = None) -> cdk.App
     return app
 
 
+def run_by_cdk_cli() -> bool:
+    """The CLI hands over cdk.json's context (and its -c values) itself, in one of these."""
+    return "CDK_CONTEXT_JSON" in os.environ or "CONTEXT_OVERFLOW_LOCATION" in os.environ
+
+
+def cdk_json_context(path: Path) -> dict:
+    """The "context" of cdk.json, so `python app.py` sees what `cdk deploy` would."""
+    if not path.is_file():
+        return {}
+    return dict(json.loads(path.read_text()).get("context", {}))
+
+
 if __name__ == "__main__":
-    outdir = None if os.environ.get("CDK_OUTDIR") else str(Path(__file__).parent / "cdk.out")
-    build_app(parse_context(sys.argv[1:]), outdir=outdir).synth()
+    here = Path(__file__).resolve().parent
+    context = {} if run_by_cdk_cli() else cdk_json_context(here / "cdk.json")
+    context.update(parse_context(sys.argv[1:]))
+    outdir = None if os.environ.get("CDK_OUTDIR") else str(here / "cdk.out")
+    build_app(context, outdir=outdir).synth()

@@ -69,3 +69,15 @@ def test_context_strings_are_parsed():
     assert config.litellm_enabled is False
     assert config.worker_count == 3
     assert config.effective_migrate_image_tag == config.app_image_tag == "latest"
+
+
+def test_direct_runs_read_cdk_json_context_and_command_line_wins(tmp_path):
+    from app import cdk_json_context, parse_context
+
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(json.dumps({"app": "x", "context": {"worker_count": 3, "web_count": 4}}))
+    context = cdk_json_context(cdk_json)
+    context.update(parse_context(["-c", "worker_count=5"]))
+    assert context == {"worker_count": "5", "web_count": 4}
+    assert DeployConfig.from_context(context.get).worker_count == 5
+    assert cdk_json_context(tmp_path / "missing.json") == {}
