@@ -34,6 +34,10 @@ class UploadTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The uploaded file is larger than the limit."
 
+    @classmethod
+    def over(cls, limit: int) -> "UploadTooLarge":
+        return cls(f"The file is larger than the limit of {limit} bytes.", max_bytes=limit)
+
 
 class PdfEncrypted(ApplicationError):
     code = "pdf_encrypted"

@@ -1,5 +1,6 @@
 """Documents API: thin views over extraction.services and extraction.selectors."""
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +28,7 @@ NOT_FOUND = error_response("No such document (or not yours).")
 def uploaded_file(request):
     """The one file of a multipart upload, or the intake error that says what is wrong."""
     if request_upload_too_large(request):
-        raise UploadTooLarge()  # refused before the body is read
+        raise UploadTooLarge.over(settings.MAX_UPLOAD_BYTES)  # refused before the body is read
     try:
         files = request.FILES
     except (TooManyFilesSent, TooManyFieldsSent) as exc:
@@ -35,7 +36,7 @@ def uploaded_file(request):
     except RequestDataTooBig as exc:
         raise UploadTooLarge("The form fields besides the file are too large.") from exc
     if request_upload_too_large(request):
-        raise UploadTooLarge()  # stopped by extraction.uploads while it was read
+        raise UploadTooLarge.over(settings.MAX_UPLOAD_BYTES)  # stopped while it was read
     sent = [upload for field in files for upload in files.getlist(field)]
     if len(sent) > 1:
         raise TooManyFiles(f"Send exactly one file (received {len(sent)}).")

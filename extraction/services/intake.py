@@ -77,7 +77,7 @@ def _spool(upload) -> _Spooled:
     limit = settings.MAX_UPLOAD_BYTES
     declared = getattr(upload, "size", None)
     if isinstance(declared, int) and declared > limit:
-        raise UploadTooLarge(_too_large_detail(limit), max_bytes=limit)
+        raise UploadTooLarge.over(limit)
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -89,7 +89,7 @@ def _spool(upload) -> _Spooled:
             for chunk in upload.chunks(CHUNK_BYTES):
                 size += len(chunk)
                 if size > limit:
-                    raise UploadTooLarge(_too_large_detail(limit), max_bytes=limit)
+                    raise UploadTooLarge.over(limit)
                 if len(head) < SIGNATURE_WINDOW:
                     head = (head + chunk[:SIGNATURE_WINDOW])[:SIGNATURE_WINDOW]
                 digest.update(chunk)
@@ -138,10 +138,6 @@ def _delete_stored(document: Document) -> None:
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def _too_large_detail(limit: int) -> str:
-    return f"The file is larger than the limit of {limit} bytes."
 
 
 def sanitize_filename(name: str) -> str:
