@@ -7,7 +7,10 @@ GET  /_control/faults                 current faults, latency and chaos
 POST /_control/faults                 add a fault (see faults.py) or {"faults": [...]}
 DELETE /_control/faults               remove every fault
 POST /_control/latency                {"seconds": 2, "provider": "*", "operation": "generate"}
-POST /_control/chaos                  {"seed": 1, "rate": 0.2, "kinds": [...], "operations": [...]}
+POST /_control/chaos                  {"seed": 1, "rate": 0.2, "kinds": ["error:503", "drop",
+                                      {"kind": "error", "status": 429, "retry_after": 2},
+                                      "delay", "malformed_json"], "delay": 30,
+                                      "operations": ["generate"], "providers": ["*"]}
 POST /_control/expire                 {"provider": "gemini", "id": "..."} (omit id: all files)
 POST /_control/settings               {"gemini_processing_polls": 1, "keys": {"openai": "sk-…"}}
 GET  /_control/requests               the request log (?provider=&operation=&since=<seq>)

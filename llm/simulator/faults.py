@@ -77,12 +77,31 @@ class Fault:
 class Chaos:
     seed: int = 0
     rate: float = 0.0
-    kinds: list[str] = field(
+    kinds: list[str | dict] = field(
         default_factory=lambda: ["error:500", "error:503", "error:429", "drop", "malformed_json"]
     )
     operations: list[str] = field(default_factory=lambda: ["generate"])
     providers: list[str] = field(default_factory=lambda: ["*"])
     delay: float = 0.0
+
+
+def chaos_fault(chaos: Chaos, spec: str | dict, provider: str, operation: str) -> Fault:
+    """One chaos pick as a fault: "error:503", "drop", "delay" (chaos.delay seconds), or a dict
+    like a fault rule ({"kind": "error", "status": 429, "retry_after": 2})."""
+    if isinstance(spec, dict):
+        data = dict(spec)
+    else:
+        kind, _, status = spec.partition(":")
+        data = {"kind": kind}
+        if status:
+            data["status"] = int(status)
+        if status == "429":
+            data["retry_after"] = 1
+    if data.get("kind") == "delay":
+        data.setdefault("delay", chaos.delay)
+    if data.get("status") == 529 and provider != "anthropic":
+        data["status"] = 503  # only Anthropic says "overloaded" with 529
+    return Fault.from_dict({**data, "provider": provider, "operation": operation, "count": None})
 
 
 @dataclass
@@ -168,16 +187,7 @@ class FaultBook:
                 and ("*" in chaos.providers or provider in chaos.providers)
                 and self._random.random() < chaos.rate
             ):
-                spec = self._random.choice(chaos.kinds)
-                kind, _, status = spec.partition(":")
-                return Fault(
-                    kind=kind,
-                    status=int(status or 500),
-                    provider=provider,
-                    operation=operation,
-                    delay=chaos.delay if kind == "delay" else 0.0,
-                    retry_after=1 if status == "429" else None,
-                )
+                return chaos_fault(chaos, self._random.choice(chaos.kinds), provider, operation)
         return None
 
     # --- request log ------------------------------------------------------------------------

@@ -381,3 +381,17 @@ def test_a_small_output_token_limit_truncates(http, simulator, provider):
             },
         ).json()
         assert body["stop_reason"] == "max_tokens"
+
+
+def test_chaos_kinds_accept_fault_dicts_and_529_stays_anthropic(http, simulator):
+    simulator.chaos(
+        seed=3, rate=1.0, kinds=[{"kind": "error", "status": 429, "retry_after": 4}, "error:529"]
+    )
+    seen = {}
+    for _ in range(8):
+        response = gemini_generate(http, simulator)
+        seen[response.status_code] = response
+    assert set(seen) == {429, 503}
+    assert "retryDelay" in json.dumps(seen[429].json())
+    response = anthropic_generate(http, simulator)
+    assert response.status_code in (429, 529)
