@@ -13,6 +13,8 @@ from .fill import dumps, fill_schema, label_pairs, text_answer, violate
 # Gemini bills a PDF page as 258 tokens; the simulator uses the same figure for every provider
 # (plus the text layer's characters / 4), so document-token costs are visible and deterministic.
 TOKENS_PER_PAGE = 258
+# Hidden reasoning a thinking model bills as output (Gemini 2.5+/3 by default, OpenAI gpt-5/o*).
+THINKING_TOKENS = 32
 
 
 @dataclass

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from .answer import Doc, build, retry_headers
 from .server import Call, route
 from .store import new_id
-from .wire import BadRequest, Response, parse_multipart
+from .wire import BadRequest, Response, page, parse_multipart
 
 FILES_BETA = "files-api-2025-04-14"
 FILE_OPERATIONS = {"upload", "list", "get", "delete", "content"}
@@ -86,6 +86,10 @@ def model_of(call: Call) -> str | None:
     return body.get("model") if isinstance(body, dict) else None
 
 
+def model_not_found(call: Call) -> Response:
+    return error(call, 404, f"model: {call.model}")
+
+
 # --- files ----------------------------------------------------------------------------------
 
 
@@ -149,11 +153,12 @@ def upload(call: Call) -> Response:
 @route("GET", r"/v1/files", "list")
 def list_files(call: Call) -> Response:
     files = [file_json(f) for f in call.sim.store.list("anthropic") if not f.gone]
+    files, has_more = page(files, limit=call.query.get("limit"), after=call.query.get("after_id"))
     return Response(
         200,
         {
             "data": files,
-            "has_more": False,
+            "has_more": has_more,
             "first_id": files[0]["id"] if files else None,
             "last_id": files[-1]["id"] if files else None,
         },

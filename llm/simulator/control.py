@@ -12,7 +12,8 @@ POST /_control/chaos                  {"seed": 1, "rate": 0.2, "kinds": ["error:
                                       "delay", "malformed_json"], "delay": 30,
                                       "operations": ["generate"], "providers": ["*"]}
 POST /_control/expire                 {"provider": "gemini", "id": "..."} (omit id: all files)
-POST /_control/settings               {"gemini_processing_polls": 1, "keys": {"openai": "sk-…"}}
+POST /_control/settings               {"gemini_processing_polls": 1, "keys": {"openai": "sk-…"},
+                                      "models": {"openai": ["gpt-4o"]}} (unknown model: 404)
 GET  /_control/requests               the request log (?provider=&operation=&since=<seq>)
 GET  /_control/files                  every stored file's metadata
 """

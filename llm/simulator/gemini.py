@@ -11,10 +11,10 @@ import json
 import time
 from datetime import UTC, datetime
 
-from .answer import Doc, build
+from .answer import THINKING_TOKENS, Doc, build
 from .server import Call, route
 from .store import GEMINI_TTL_SECONDS, new_id
-from .wire import Response
+from .wire import Response, page
 
 FILE_URI_PREFIX = "https://generativelanguage.googleapis.com/v1beta/files/"
 VERSION = r"(?:/(?P<version>v1beta|v1|v1alpha))"
@@ -274,7 +274,16 @@ def _start(call: Call, command: str) -> Response:
 @route("GET", VERSION + r"/files", "list")
 def list_files(call: Call) -> Response:
     files = [file_json(f) for f in call.sim.store.list("gemini") if not f.gone]
-    return Response(200, {"files": files} if files else {})
+    files, has_more = page(
+        files,
+        limit=call.query.get("pageSize") or call.query.get("page_size"),
+        after=call.query.get("pageToken") or call.query.get("page_token"),
+        key=lambda item: item["name"],
+    )
+    body = {"files": files} if files else {}
+    if has_more:
+        body["nextPageToken"] = files[-1]["name"]
+    return Response(200, body)
 
 
 @route("GET", VERSION + r"/files/(?P<id>[a-z0-9-]+)", "get")
@@ -391,7 +400,7 @@ def generate(call: Call) -> Response:
                 "index": 0,
             }
         ],
-        "usageMetadata": _usage(answer),
+        "usageMetadata": _usage(answer, _thinking_tokens(call.params["model"], config)),
         "modelVersion": call.params["model"],
         "responseId": new_id("sim-", 20),
     }
@@ -406,17 +415,39 @@ def generate(call: Call) -> Response:
     return Response(200, payload)
 
 
-def _usage(answer) -> dict:
+def _thinking_tokens(model: str, config: dict) -> int:
+    thinking = _get(config, "thinkingConfig", "thinking_config") or {}
+    budget = _get(thinking, "thinkingBudget", "thinking_budget")
+    if budget == 0 or not ("gemini-2.5" in model or "gemini-3" in model):
+        return 0
+    return THINKING_TOKENS
+
+
+def _usage(answer, thoughts: int) -> dict:
     prompt_details = [{"modality": "TEXT", "tokenCount": answer.text_tokens}]
     if answer.document_tokens:
         prompt_details.append({"modality": "DOCUMENT", "tokenCount": answer.document_tokens})
-    return {
+    usage = {
         "promptTokenCount": answer.input_tokens,
         "candidatesTokenCount": answer.output_tokens,
-        "totalTokenCount": answer.input_tokens + answer.output_tokens,
+        "totalTokenCount": answer.input_tokens + answer.output_tokens + thoughts,
         "promptTokensDetails": prompt_details,
         "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": answer.output_tokens}],
     }
+    if thoughts:
+        usage["thoughtsTokenCount"] = thoughts
+    return usage
+
+
+def model_not_found(call: Call) -> Response:
+    version = call.params.get("version") or "v1beta"
+    return error(
+        call,
+        404,
+        f"models/{call.model} is not found for API version {version}, or is not supported "
+        "for generateContent. Call ListModels to see the list of available models and their "
+        "supported methods.",
+    )
 
 
 ROUTES = [upload, list_files, get_file, delete_file, list_models, generate]

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
-from .answer import Doc, build, data_url_bytes, retry_headers
+from .answer import THINKING_TOKENS, Doc, build, data_url_bytes, retry_headers
 from .server import Call, route
 from .store import new_id
-from .wire import BadRequest, Response, parse_multipart
+from .wire import BadRequest, Response, page, parse_multipart
 
 FINGERPRINT = "fp_remorai_sim"
 PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
@@ -94,6 +95,15 @@ def model_of(call: Call) -> str | None:
     return body.get("model") if isinstance(body, dict) else None
 
 
+def model_not_found(call: Call) -> Response:
+    return error(
+        call,
+        404,
+        f"The model `{call.model}` does not exist or you do not have access to it.",
+        code="model_not_found",
+    )
+
+
 # --- files ----------------------------------------------------------------------------------
 
 
@@ -171,12 +181,15 @@ def list_files(call: Call) -> Response:
     files = [file_json(f) for f in call.sim.store.list("openai") if not f.gone]
     if call.query.get("purpose"):
         files = [f for f in files if f["purpose"] == call.query["purpose"]]
+    if call.query.get("order") == "asc":
+        files.reverse()
+    files, has_more = page(files, limit=call.query.get("limit"), after=call.query.get("after"))
     return Response(
         200,
         {
             "object": "list",
             "data": files,
-            "has_more": False,
+            "has_more": has_more,
             "first_id": files[0]["id"] if files else None,
             "last_id": files[-1]["id"] if files else None,
         },
@@ -292,13 +305,14 @@ def chat(call: Call) -> Response:
     )
     completion_id = new_id("chatcmpl-sim", 24)
     created = int(time.time())
+    reasoning = THINKING_TOKENS if re.match(r"(gpt-5|o\d)", body["model"]) else 0
     usage = {
         "prompt_tokens": answer.input_tokens,
-        "completion_tokens": answer.output_tokens,
-        "total_tokens": answer.input_tokens + answer.output_tokens,
+        "completion_tokens": answer.output_tokens + reasoning,
+        "total_tokens": answer.input_tokens + answer.output_tokens + reasoning,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": 0,
+            "reasoning_tokens": reasoning,
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,

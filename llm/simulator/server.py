@@ -46,6 +46,8 @@ class Settings:
     gemini_processing_polls: int = 0
     # provider -> the only API key accepted (unset: any non-empty key is accepted)
     keys: dict[str, str] = field(default_factory=dict)
+    # provider -> the models it serves (unset: any model name is served)
+    models: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -226,6 +228,9 @@ class Handler(BaseHTTPRequestHandler):
         if call.operation == "generate":
             call.json()
             call.model = module.model_of(call)
+            served = call.sim.settings.models.get(call.provider)
+            if served and call.model not in served:
+                return module.model_not_found(call), None
         fault = sim.faults.take(call.provider, call.operation, call.model)
         sim.sleep(sim.faults.latency_for(call.provider, call.operation))
         if fault is not None:

@@ -214,5 +214,14 @@ def shorten(value: Any, limit: int = 2000) -> Any:
     return value
 
 
+def page(items: list, *, limit: str | None, after: str | None, key=lambda item: item["id"]):
+    """(items of one page, has_more): the page after the item whose key is `after`."""
+    if after:
+        keys = [key(item) for item in items]
+        items = items[keys.index(after) + 1 :] if after in keys else []
+    size = max(1, min(int(limit), 10000)) if limit and str(limit).isdigit() else len(items) or 1
+    return items[:size], len(items) > size
+
+
 def null_sink() -> BinaryIO:
     return io.BytesIO()

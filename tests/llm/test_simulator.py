@@ -220,3 +220,92 @@ def test_anthropic_files_and_forced_tool_answer(http, simulator):
     missing = http.get(f"{base}/v1/files/{uploaded['id']}", headers=ANTHROPIC_AUTH)
     assert missing.status_code == 404
     assert missing.json()["error"]["type"] == "not_found_error"
+
+
+def test_file_lists_paginate_like_each_provider(http, simulator):
+    ids = [openai_upload(http, simulator)["id"] for _ in range(3)]
+    base = simulator.openai_base_url
+    first = http.get(base + "/files?limit=2", headers=OPENAI_AUTH).json()
+    assert first["has_more"] is True and len(first["data"]) == 2
+    rest = http.get(f"{base}/files?limit=2&after={first['last_id']}", headers=OPENAI_AUTH).json()
+    assert rest["has_more"] is False
+    assert sorted(f["id"] for f in first["data"] + rest["data"]) == sorted(ids)
+
+    names = [gemini_upload(http, simulator)["name"] for _ in range(3)]
+    base = simulator.gemini_base_url + "/v1beta/files"
+    first = http.get(base + "?pageSize=2", headers=GEMINI_AUTH).json()
+    assert len(first["files"]) == 2 and first["nextPageToken"]
+    rest = http.get(
+        f"{base}?pageSize=2&pageToken={first['nextPageToken']}", headers=GEMINI_AUTH
+    ).json()
+    assert "nextPageToken" not in rest
+    assert sorted(f["name"] for f in first["files"] + rest["files"]) == sorted(names)
+
+    ids = [anthropic_upload(http, simulator)["id"] for _ in range(2)]
+    base = simulator.anthropic_base_url + "/v1/files"
+    first = http.get(base + "?limit=1", headers=ANTHROPIC_AUTH).json()
+    rest = http.get(f"{base}?limit=1&after_id={first['last_id']}", headers=ANTHROPIC_AUTH).json()
+    assert first["has_more"] is True and rest["has_more"] is False
+    assert sorted(f["id"] for f in first["data"] + rest["data"]) == sorted(ids)
+
+
+def test_thinking_models_report_hidden_reasoning_tokens(http, simulator):
+    gemini = http.post(
+        simulator.gemini_base_url + "/models/gemini-2.5-flash:generateContent",
+        headers=GEMINI_AUTH,
+        json={"contents": [{"parts": [{"text": "hi"}]}]},
+    ).json()["usageMetadata"]
+    assert gemini["thoughtsTokenCount"] > 0
+    assert gemini["totalTokenCount"] == (
+        gemini["promptTokenCount"] + gemini["candidatesTokenCount"] + gemini["thoughtsTokenCount"]
+    )
+    payload = {"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]}
+    usage = http.post(
+        simulator.openai_base_url + "/chat/completions", headers=OPENAI_AUTH, json=payload
+    ).json()["usage"]
+    assert 0 < usage["completion_tokens_details"]["reasoning_tokens"] < usage["completion_tokens"]
+    payload["model"] = "gpt-4o"
+    usage = http.post(
+        simulator.openai_base_url + "/chat/completions", headers=OPENAI_AUTH, json=payload
+    ).json()["usage"]
+    assert usage["completion_tokens_details"]["reasoning_tokens"] == 0
+
+
+def test_served_models_can_be_pinned(http, simulator):
+    simulator.settings(
+        models={
+            "openai": ["gpt-4o"],
+            "gemini": ["gemini-2.5-flash"],
+            "anthropic": ["claude-sonnet-4-5"],
+        }
+    )
+    payload = {"model": "gpt-3", "messages": [{"role": "user", "content": "hi"}]}
+    response = http.post(
+        simulator.openai_base_url + "/chat/completions", headers=OPENAI_AUTH, json=payload
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "model_not_found"
+    response = http.post(
+        simulator.gemini_base_url + "/v1beta/models/gemini-1.0:generateContent",
+        headers=GEMINI_AUTH,
+        json={"contents": [{"parts": [{"text": "hi"}]}]},
+    )
+    assert response.status_code == 404 and response.json()["error"]["status"] == "NOT_FOUND"
+    response = http.post(
+        simulator.anthropic_base_url + "/v1/messages",
+        headers=ANTHROPIC_AUTH,
+        json={
+            "model": "claude-2",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found_error"
+    payload["model"] = "gpt-4o"
+    assert (
+        http.post(
+            simulator.openai_base_url + "/chat/completions", headers=OPENAI_AUTH, json=payload
+        ).status_code
+        == 200
+    )
