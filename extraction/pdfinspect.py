@@ -5,6 +5,7 @@ walked under a bound derived from MAX_PDF_PAGES, so a tree claiming millions of 
 """
 
 import logging
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -23,6 +24,53 @@ MAX_METADATA_CHARS = 500
 _CRYPT_METHODS = {"/V2": "RC4", "/AESV2": "AES-128", "/AESV3": "AES-256"}
 
 
+# pypdf repairs a damaged cross-reference table by reading the whole file into memory (twice
+# over, briefly). Up to this size we let it; a larger file that needs repair is refused.
+MAX_REPAIR_BYTES = 32 * 1024 * 1024
+
+
+class _RepairTooLarge(Exception):
+    pass
+
+
+class _PdfWindow:
+    """The spooled file as pypdf sees it: from its %PDF- header on, no single read over a bound.
+
+    Offsets inside a PDF count from its header, so leading junk (mail gateways, scanners) must
+    not shift them: the window starts at the header and pypdf finds its xref where it says.
+    Seek and read follow io.BytesIO (negative positions clamp, except an absolute seek).
+    """
+
+    def __init__(self, raw: BinaryIO, *, start: int, max_read: int):
+        self._raw, self._start, self._max_read = raw, start, max_read
+        self.refused = False
+        self._size = raw.seek(0, os.SEEK_END) - start
+        raw.seek(start)
+
+    def tell(self) -> int:
+        return self._raw.tell() - self._start
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            if offset < 0:
+                raise ValueError(f"negative seek value {offset}")
+            target = offset
+        elif whence == os.SEEK_CUR:
+            target = max(0, self.tell() + offset)
+        else:
+            target = max(0, self._size + offset)
+        self._raw.seek(self._start + target)
+        return target
+
+    def read(self, size: int | None = -1) -> bytes:
+        remaining = max(0, self._size - self.tell())
+        wanted = remaining if size is None or size < 0 else min(size, remaining)
+        if wanted > self._max_read:
+            self.refused = True  # pypdf may swallow the exception and fail differently later
+            raise _RepairTooLarge()
+        return self._raw.read(wanted)
+
+
 @dataclass(frozen=True)
 class PdfInfo:
     page_count: int
@@ -30,11 +78,14 @@ class PdfInfo:
     metadata: dict = field(default_factory=dict)
 
 
-def pdf_inspect(stream: BinaryIO, *, max_pages: int) -> PdfInfo:
-    """Open the PDF read from `stream` and describe it, or raise an ApplicationError.
+def pdf_inspect(stream: BinaryIO, *, max_pages: int, start: int = 0) -> PdfInfo:
+    """Open the PDF read from `stream` (its header at offset `start`) and describe it.
 
-    A PDF encrypted with an empty user password opens: it is accepted and flagged.
+    Raises an ApplicationError for anything that is not a readable PDF within the limits. A PDF
+    encrypted with an empty user password opens: it is accepted and flagged. Memory stays
+    bounded whatever the file's size (MAX_REPAIR_BYTES at most, for a damaged file).
     """
+    window = _PdfWindow(stream, start=start, max_read=MAX_REPAIR_BYTES)
     # pypdf's decompression and structure limits stay on (they are its defaults); the page tree
     # bound is tightened so that walking it stops soon after MAX_PDF_PAGES leaves.
     page_tree_bound = max_pages * 4 + 1000
@@ -43,7 +94,7 @@ def pdf_inspect(stream: BinaryIO, *, max_pages: int) -> PdfInfo:
         page_tree_maximum_page_entries=page_tree_bound * 64,
     ):
         try:
-            reader = PdfReader(stream, strict=False)
+            reader = PdfReader(window, strict=False)
             is_encrypted = bool(reader.is_encrypted)
             if is_encrypted:
                 _open_with_empty_password(reader)
@@ -55,6 +106,11 @@ def pdf_inspect(stream: BinaryIO, *, max_pages: int) -> PdfInfo:
             # A missing optional package (e.g. `cryptography` for AES) is our fault, not the file's.
             raise
         except Exception as exc:  # noqa: BLE001 - whatever pypdf raises on a broken file
+            if window.refused:
+                raise PdfUnreadable(
+                    "The PDF is damaged (its cross-reference table needs repair) and too large "
+                    f"to repair here (over {MAX_REPAIR_BYTES} bytes)."
+                ) from exc
             raise PdfUnreadable(f"The PDF could not be read ({_describe(exc)}).") from exc
     return PdfInfo(page_count=page_count, is_encrypted=is_encrypted, metadata=metadata)
 

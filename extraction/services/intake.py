@@ -55,7 +55,9 @@ def document_ingest(*, owner, upload) -> tuple[Document, bool]:
         if existing is not None:
             return existing, False
         with open(spooled.path, "rb") as stream:
-            info = pdf_inspect(stream, max_pages=settings.MAX_PDF_PAGES)
+            info = pdf_inspect(
+                stream, max_pages=settings.MAX_PDF_PAGES, start=spooled.head.index(SIGNATURE)
+            )
         document = Document(
             id=uuid.uuid4(),
             owner=owner,

@@ -193,6 +193,8 @@ def test_junk_before_the_signature_is_accepted_within_1024_bytes(owner):
     assert data.index(b"%PDF-") < 1024
     document, _ = document_ingest(owner=owner, upload=upload(data))
     assert document.page_count == 2
+    assert document.pdf_metadata["pdf_version"] == "1.3"
+    assert document.size_bytes == len(data)  # stored as sent, junk included
 
 
 def test_signature_past_1024_bytes_is_not_a_pdf(owner, storage_dir, temp_dir):
@@ -263,6 +265,64 @@ def test_fifty_mib_upload_is_never_held_whole_in_memory(owner, tmp_path, storage
     print(f"peak {peak / 2**20:.2f} MiB")
     assert peak < 10 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
     assert files_under(temp_dir) == []
+
+
+def with_broken_startxref(path: Path) -> Path:
+    """Point startxref at nothing (in place, streaming): readers must rebuild the xref table."""
+    with open(path, "r+b") as pdf:
+        pdf.seek(-64, 2)
+        tail = pdf.read()
+        at = tail.rindex(b"startxref")
+        pdf.seek(-64 + at, 2)
+        pdf.write(b"startxref\n9\n%%EOF\n")
+        pdf.truncate()
+    return path
+
+
+def prefixed(path: Path, junk: bytes) -> Path:
+    target = path.with_name("junk-" + path.name)
+    with open(path, "rb") as source, open(target, "wb") as out:
+        out.write(junk)
+        while chunk := source.read(1 << 20):
+            out.write(chunk)
+    return target
+
+
+def ingest_measured(owner, path: Path):
+    tracemalloc.start()
+    try:
+        with open(path, "rb") as stream:
+            result = document_ingest(owner=owner, upload=File(stream, name=path.name))
+        return result, tracemalloc.get_traced_memory()[1]
+    except ApplicationError as exc:
+        return exc, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_fifty_mib_with_leading_junk_is_read_without_repair(owner, tmp_path):
+    big = pdfgen.write_large_pdf(tmp_path / "big.pdf", 50 * 1024 * 1024)
+    (document, created), peak = ingest_measured(owner, prefixed(big, b"X-Scanner: 1\r\n" * 20))
+    assert created and document.page_count == 1
+    assert document.pdf_metadata["pdf_version"] == "1.7"
+    assert peak < 10 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_large_pdf_needing_xref_repair_is_refused_without_reading_it_whole(
+    owner, tmp_path, storage_dir, temp_dir
+):
+    big = with_broken_startxref(pdfgen.write_large_pdf(tmp_path / "big.pdf", 50 * 1024 * 1024))
+    error, peak = ingest_measured(owner, big)
+    assert (error.status_code, error.code) == (422, "pdf_unreadable")
+    assert "repair" in error.detail
+    assert peak < 10 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+    assert_nothing_left(storage_dir, temp_dir)
+
+
+def test_small_pdf_needing_xref_repair_is_repaired(owner, tmp_path):
+    small = with_broken_startxref(pdfgen.write_large_pdf(tmp_path / "small.pdf", 2 * 1024 * 1024))
+    (document, created), _ = ingest_measured(owner, small)
+    assert created and document.page_count == 1
 
 
 def test_same_owner_same_bytes_returns_the_existing_document(owner, storage_dir):
