@@ -108,8 +108,9 @@ class AnthropicDirect(Gateway):
                 max_tokens=request.max_output_tokens,
                 messages=messages,
                 output_config={"format": {"type": "json_schema", "schema": request.schema}},
-                betas=[FILES_BETA] if file_id else [],
                 timeout=self._timeout(request.timeout),
+                # no empty anthropic-beta header on inline requests
+                **({"betas": [FILES_BETA]} if file_id else {}),
             )
             message = raw.parse()
         latency_ms = int((time.perf_counter() - started) * 1000)

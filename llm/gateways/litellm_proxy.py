@@ -30,6 +30,7 @@ from llm.gateways.payload import (
 )
 from llm.secrets import get_api_key
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
+from remorai.logging import register_secret
 
 logger = logging.getLogger("llm.gateways")
 
@@ -83,6 +84,7 @@ class LiteLLMProxy(Gateway):
             raise ConfigurationError("LITELLM_BASE_URL is not set: the proxy route is off.")
         if api_key is None:
             api_key = get_api_key("litellm")
+        register_secret(api_key)
         self.timeout = timeout
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = shared_client(self.base_url)

@@ -15,6 +15,7 @@ from django.conf import settings
 from llm.errors import ConfigurationError, LLMError, RetryableError, RouteUnavailable
 from llm.gateways.http import error_from_response, parse_body, transport_error
 from llm.types import Usage
+from remorai.logging import register_secret
 
 logger = logging.getLogger("llm.gateways")
 
@@ -109,6 +110,7 @@ def require_key(provider: str, api_key: str | None) -> str:
         raise ConfigurationError(
             f"No API key for {provider}: set {provider.upper()}_API_KEY (or LLM_SECRETS_ID)."
         )
+    register_secret(api_key)  # masked in every log line, whoever passed it in
     return api_key
 
 

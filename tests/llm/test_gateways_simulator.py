@@ -263,3 +263,14 @@ def test_direct_upload_streams_from_an_open_handle(kind, simulator, tmp_path):
         tracemalloc.stop()
     assert remote.bytes == 64 * 1024 * 1024
     assert peak < 32 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_anthropic_sends_the_files_beta_only_with_a_file(simulator):
+    gateway = make_gateway("anthropic", simulator)
+    remote = gateway.upload(PDF, PDF.name, "application/pdf", model=MODELS["anthropic"])
+    gateway.generate(ask("anthropic", remote))
+    gateway.generate(ask("anthropic", transport="inline", path=PDF, filename=PDF.name))
+    by_file, inline = simulator.requests(provider="anthropic", operation="generate")
+    headers = [{k.lower(): v for k, v in e["headers"].items()} for e in (by_file, inline)]
+    assert "files-api-2025-04-14" in headers[0]["anthropic-beta"]
+    assert "anthropic-beta" not in headers[1]
