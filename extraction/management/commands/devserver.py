@@ -67,6 +67,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.children: list[tuple[str, subprocess.Popen]] = []
+        # Ctrl-C even when started with SIGINT ignored (a background job of a script).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, self._on_sigterm)
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "remorai.settings")
@@ -117,7 +119,9 @@ class Command(BaseCommand):
         return env
 
     def _start(self, name: str, argv: list[str], env: dict) -> None:
-        process = subprocess.Popen([sys.executable, str(MANAGE), *argv], env=env)
+        # Own process group: a terminal's Ctrl-C reaches only this process, which then stops
+        # the children in order (SIGTERM), instead of all of them racing at once.
+        process = subprocess.Popen([sys.executable, str(MANAGE), *argv], env=env, process_group=0)
         self.children.append((name, process))
 
     def _check_alive(self) -> None:
@@ -136,7 +140,7 @@ class Command(BaseCommand):
     def _stop_all(self) -> None:
         for _, process in reversed(self.children):
             if process.poll() is None:
-                process.send_signal(signal.SIGINT if sys.platform != "win32" else signal.SIGTERM)
+                process.terminate()  # SIGTERM: each of the three stops cleanly on it
         deadline = time.monotonic() + 10
         for name, process in reversed(self.children):
             try:
