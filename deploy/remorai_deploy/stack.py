@@ -34,7 +34,6 @@ QUEUE_METRICS_NAMESPACE = "Remorai"
 class RemoraiStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig, **kwargs):
         super().__init__(scope, construct_id, **kwargs)
-        self.config = config
 
         # --- Network and cluster ----------------------------------------------------------------
         vpc = ec2.Vpc(
@@ -372,7 +371,7 @@ class RemoraiStack(Stack):
         )
 
         # --- Alarms -------------------------------------------------------------------------------
-        self.alarm_topic = add_alarms(
+        add_alarms(
             self,
             config=config,
             cluster=cluster,
@@ -398,29 +397,11 @@ class RemoraiStack(Stack):
         CfnOutput(self, "AppImageTag", value=config.app_image_tag)
         CfnOutput(self, "WorkerServiceName", value=worker_service.service_name)
         CfnOutput(self, "DocumentsBucket", value=documents.bucket_name)
-        CfnOutput(self, "LitellmBaseUrl", value=litellm_base_url if config.litellm_enabled else "")
-
-        self.vpc, self.cluster, self.alb, self.database, self.documents = (
-            vpc,
-            cluster,
-            alb,
-            database,
-            documents,
+        CfnOutput(
+            self,
+            "LitellmBaseUrl",
+            value=litellm_base_url if config.litellm_enabled else "off (web and worker go direct)",
         )
-        self.llm_api_keys, self.master_key = llm_api_keys, master_key
-        self.tasks = {
-            "web": web_task,
-            "worker": worker_task,
-            "migrate": migrate_task,
-            "litellm": litellm,
-        }
-        self.security_groups = {
-            "alb": alb_sg,
-            "web": web_sg,
-            "worker": worker_sg,
-            "litellm": litellm_sg,
-            "db": db_sg,
-        }
 
 
 def grant_documents(bucket: s3.IBucket, role: iam.IRole) -> None:

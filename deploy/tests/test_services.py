@@ -116,6 +116,23 @@ def test_rollback_switch_removes_the_proxy_url_only(resources):
         } == env
     # The proxy keeps running, so switching back is one more deploy and no cold start.
     assert len(of_type(direct, "AWS::ECS::Service")) == 3
+    outputs = template.to_json()["Outputs"]
+    assert outputs["LitellmBaseUrl"]["Value"].startswith("off")
+
+
+def test_outputs_for_the_release_script(template):
+    outputs = template.to_json()["Outputs"]
+    assert {
+        "AppImageTag",
+        "ClusterName",
+        "MigrateTaskDefinition",
+        "MigrateSecurityGroup",
+        "PrivateSubnets",
+        "LoadBalancerDns",
+        "WorkerServiceName",
+    } <= set(outputs)
+    assert outputs["AppImageTag"]["Value"] == "latest"
+    assert outputs["LitellmBaseUrl"]["Value"] == BASE_URL
 
 
 def test_app_settings_for_production(resources):
