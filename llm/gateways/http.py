@@ -115,13 +115,12 @@ def retry_after(headers: Mapping[str, str], body: Any = None, *, now: float | No
     passes Gemini's error body on as text).
     """
     lower = {k.lower(): v for k, v in headers.items()}
-    for name, parse in (
-        ("retry-after-ms", _milliseconds),
-        ("retry-after", _seconds_or_date),
-        ("llm_provider-retry-after-ms", _milliseconds),
-        ("llm_provider-retry-after", _seconds_or_date),
+    for value in (
+        _milliseconds(lower.get("retry-after-ms")),
+        _seconds_or_date(lower.get("retry-after"), now=now),
+        _milliseconds(lower.get("llm_provider-retry-after-ms")),
+        _seconds_or_date(lower.get("llm_provider-retry-after"), now=now),
     ):
-        value = parse(lower.get(name)) if name.endswith("ms") else parse(lower.get(name), now=now)
         if value is not None:
             return value
     error = _error_object(body)
@@ -217,6 +216,13 @@ def _key_invalid(body: Any) -> bool:
     return "API_KEY_INVALID" in reasons or "api key not valid" in message
 
 
+def _about_the_model(code: str, lowered_message: str) -> bool:
+    """A 404 that names the model, not the file (OpenAI's model_not_found)."""
+    return code == "model_not_found" or (
+        "model" in lowered_message and "file" not in lowered_message
+    )
+
+
 # --- the table ---------------------------------------------------------------------------------
 
 
@@ -253,7 +259,7 @@ def error_from_response(
     if _is_quota(body, code, wait):
         return QuotaExceeded(detail, **kwargs)
     if file_id and (
-        status == 404
+        (status == 404 and not _about_the_model(code, lowered))
         or (status in (400, 403) and (file_id in message or _FILE_GONE_PHRASES.search(message)))
     ):
         return FileGone(detail, **kwargs)
