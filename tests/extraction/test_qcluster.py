@@ -256,3 +256,35 @@ def test_proxy_down_mid_run_falls_back_to_direct_with_its_own_upload(
     assert ("proxy", "ok") in routes  # its upload
     assert any(r == "proxy" and o != "ok" for r, o in routes)
     assert routes[-1] == ("direct", "ok")
+
+
+def test_retry_later_schedules_the_run_instead_of_sleeping(cluster, simulator, user):
+    qc = cluster(LLM_MAX_RETRY_WAIT_SECONDS="1")
+    only_gemini = ExtractionProfile.objects.create(
+        slug="only-gemini",
+        name="Only Gemini",
+        instructions="Summarise.",
+        schema=seeded_profile("summary").schema,
+        default_model="gemini/gemini-2.5-flash",
+        fallback_models=[],
+    )
+    simulator.fault(provider="gemini", operation="generate", status=429, retry_delay="4s", count=1)
+    run = extraction_run_enqueue(
+        document=make_document(user), profile=only_gemini, trigger="command"
+    )
+    postponed = wait_for(
+        lambda: ExtractionRun.objects.filter(pk=run.pk, error_code="retry_later").first(),
+        timeout=30,
+        what="the run to be postponed",
+    )
+    assert postponed.status == Status.QUEUED and postponed.not_before
+    assert Schedule.objects.filter(
+        func="extraction.tasks.run_extraction", schedule_type=Schedule.ONCE
+    ).exists()
+    # No worker slept through the wait: the cluster's scheduler picks the run up when it is due.
+    run = wait_finished(run.pk, timeout=90)
+    assert run.status == Status.SUCCEEDED, (run.error_code, run.error_message)
+    assert run.started_at >= postponed.not_before
+    assert run.attempt_count == 1  # a postponement is not a lost attempt
+    assert ExtractionAttempt.objects.filter(run=run, http_status=429).exists()
+    assert qc.log().count(f"run {run.pk} claimed") == 2
