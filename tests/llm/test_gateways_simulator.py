@@ -227,13 +227,25 @@ def test_direct_health_reports_a_refused_key(kind, simulator):
     assert not ok and "key" in detail
 
 
-def test_gemini_upload_waits_until_active(simulator):
+def test_gemini_upload_waits_until_active(simulator, monkeypatch):
+    monkeypatch.setattr("llm.gateways.gemini.ACTIVE_POLL_INTERVALS", (0.01,))
     simulator.settings(gemini_processing_polls=2)
     gateway = make_gateway("gemini", simulator)
     remote = gateway.upload(PDF, PDF.name, "application/pdf", model=MODELS["gemini"])
     gets = simulator.requests(provider="gemini", operation="get")
     assert len(gets) == 3  # two answered PROCESSING, the third ACTIVE
+    assert remote.id.startswith("files/")
     assert gateway.generate(ask("gemini", remote)).data == expected_answer()
+
+
+def test_gemini_file_that_never_turns_active_is_retryable(simulator, monkeypatch):
+    monkeypatch.setattr("llm.gateways.gemini.ACTIVE_POLL_INTERVALS", (0.01,))
+    monkeypatch.setattr("llm.gateways.gemini.ACTIVE_WAIT_SECONDS", 0.2)
+    simulator.settings(gemini_processing_polls=10_000)
+    gateway = make_gateway("gemini", simulator)
+    with pytest.raises(RetryableError) as info:
+        gateway.upload(PDF, PDF.name, "application/pdf", model=MODELS["gemini"])
+    assert info.value.code == "file_not_active"
 
 
 def test_direct_gateways_make_one_call_per_method(simulator):
