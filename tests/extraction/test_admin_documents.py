@@ -158,3 +158,12 @@ def test_ensure_local_admin_refuses_without_debug(settings, django_user_model):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("ensure_local_admin")
     assert not django_user_model.objects.exists()
+
+
+def test_ensure_local_admin_does_not_take_over_an_ordinary_user(settings, django_user_model):
+    settings.DEBUG = True
+    django_user_model.objects.create_user(username="admin", password="pw-ordinary-123")
+    with pytest.raises(CommandError, match="--username"):
+        call_command("ensure_local_admin")
+    call_command("ensure_local_admin", username="root")
+    assert django_user_model.objects.get(is_superuser=True).username == "root"

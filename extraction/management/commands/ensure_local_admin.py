@@ -27,6 +27,11 @@ class Command(BaseCommand):
                 f"A superuser already exists ({existing.get_username()}); not creating another."
             )
             return
+        if users.filter(username=username).exists():
+            raise CommandError(
+                f"A user named {username!r} exists but is not a superuser; "
+                "pass --username to create the local admin under another name."
+            )
         password = secrets.token_urlsafe(12)
         user = users.create_superuser(username=username, email="", password=password)
         token, _ = Token.objects.get_or_create(user=user)
