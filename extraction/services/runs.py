@@ -19,7 +19,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -477,7 +477,6 @@ def extraction_runs_sweep() -> dict[str, int]:
     - queued (and due) for longer than EXTRACTION_STALE_QUEUED_SECONDS while the broker holds no
       waiting task -> enqueued again. A duplicate task is harmless: it claims nothing.
     """
-    close_old_connections()
     now = timezone.now()
     stale = now - timedelta(seconds=conf.stale_heartbeat_seconds())
     requeued = 0
