@@ -86,7 +86,16 @@ class ExtractionRunInline(ReadOnlyInline):
     fk_name = "document"
     verbose_name = "extraction run"
     verbose_name_plural = "extraction runs (history)"
-    fields = ["run", "status", "profile", "model_used", "route", "cost_usd", "simulated", "when"]
+    fields = [
+        "run",
+        "status",
+        "profile",
+        "model_used",
+        "route",
+        "cost_usd",
+        "simulated_flag",
+        "when",
+    ]
     readonly_fields = fields
     ordering = ["-created_at"]
 
@@ -96,6 +105,10 @@ class ExtractionRunInline(ReadOnlyInline):
     @admin.display(description="run")
     def run(self, obj):
         return _run_link(obj)
+
+    @admin.display(description="simulated")
+    def simulated_flag(self, obj):
+        return simulated_badge(obj) or "no"
 
     @admin.display(description="when")
     def when(self, obj):
@@ -255,6 +268,9 @@ class ExtractionRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # the history is read-only; changes happen through the actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the history is kept; runs go only with their document
 
     def has_reextract_permission(self, request):
         return request.user.has_perm("extraction.reextract_run")

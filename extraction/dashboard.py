@@ -11,16 +11,27 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Sum,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from extraction.models import ExtractionRun, UploadedFile
+from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
           "90d": timedelta(days=90)}  # fmt: skip
 DEFAULT_RANGE = "7d"
 STATUSES = [s.value for s in ExtractionRun.Status]
+FALLBACK_OUTCOME = "fallback"  # llm.policy.Action.FALLBACK, as recorded on ExtractionAttempt
 
 
 @dataclass(frozen=True)
@@ -60,21 +71,27 @@ def runs_per_day_by_status(window: Window) -> dict[date, dict[str, int]]:
     return table
 
 
-_FALLBACK = Q(route="direct") | ~Q(model_used=F("requested_model"))
+def _fell_back():
+    return Exists(ExtractionAttempt.objects.filter(run=OuterRef("pk"), outcome=FALLBACK_OUTCOME))
 
 
 def fallback_rate_per_day(window: Window) -> dict[date, tuple[int, int]]:
     """{day: (succeeded runs, of which answered by a fallback)}.
 
-    A fallback answered when the run finished on the direct route (the proxy was passed over)
-    or on another model than the one requested.
+    A run fell back when one of its attempts handed over to the next route (outcome
+    "fallback": the proxy unreachable, a provider refusing the key, retries exhausted), or when
+    another model than the one requested answered. A direct route that is simply the first of
+    the plan (no proxy configured) is not a fallback.
     """
     rows = (
         _runs(window)
         .filter(status=ExtractionRun.Status.SUCCEEDED)
-        .annotate(day=TruncDate("created_at"))
+        .annotate(day=TruncDate("created_at"), fell_back=_fell_back())
         .values("day")
-        .annotate(total=Count("id"), fallback=Count("id", filter=_FALLBACK))
+        .annotate(
+            total=Count("id"),
+            fallback=Count("id", filter=Q(fell_back=True) | ~Q(model_used=F("requested_model"))),
+        )
         .order_by("day")
     )
     table = {day: (0, 0) for day in window.days}

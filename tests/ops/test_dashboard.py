@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from extraction.dashboard import dashboard_data
-from extraction.models import ExtractionProfile, ExtractionRun
+from extraction.models import ExtractionAttempt, ExtractionProfile, ExtractionRun
 from tests.ops.conftest import make_document, make_remote, make_run
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +33,30 @@ def known(user, profile):
     other_profile = ExtractionProfile.objects.create(
         slug="other", name="Other", instructions="x", schema={"type": "object"}, default_model=A
     )
-    docs = [make_document(user, name=f"d{i}.pdf") for i in range(9)]
+    docs = [make_document(user, name=f"d{i}.pdf") for i in range(10)]
     _run(docs[0], profile, created=yesterday, seconds=2, cost_usd=Decimal("0.010"))
-    _run(docs[1], profile, created=yesterday, seconds=4, cost_usd=Decimal("0.020"), route="direct")
+    fell_back = _run(
+        docs[1], profile, created=yesterday, seconds=4, cost_usd=Decimal("0.020"), route="direct"
+    )
+    for outcome, route in (("fallback", "proxy"), ("ok", "direct")):
+        ExtractionAttempt.objects.create(
+            run=fell_back,
+            route=route,
+            provider="gemini",
+            model=A,
+            started_at=yesterday,
+            outcome=outcome,
+        )
+    # The direct route as the plan's first route (no proxy configured) is no fallback.
+    _run(
+        docs[9],
+        profile,
+        created=yesterday,
+        route="direct",
+        cost_usd=None,
+        started_at=None,
+        finished_at=None,
+    )
     _run(
         docs[2],
         other_profile,
@@ -67,7 +88,7 @@ def test_dashboard_figures_match_the_known_set(known):
     assert per_day[known["yesterday"]] == {
         "queued": 0,
         "running": 0,
-        "succeeded": 2,
+        "succeeded": 3,
         "failed": 0,
         "cancelled": 0,
     }
@@ -78,7 +99,8 @@ def test_dashboard_figures_match_the_known_set(known):
         "failed": 1,
         "cancelled": 0,
     }
-    assert data["fallback_per_day"][known["yesterday"]] == (2, 1)  # the direct route
+    # One attempt fell back; the run on the direct route as first route did not.
+    assert data["fallback_per_day"][known["yesterday"]] == (3, 1)
     assert data["fallback_per_day"][known["today"]] == (2, 1)  # another model answered
     assert data["cost_by_model"] == [(A, Decimal("0.031"), 3), (B, Decimal("0.005"), 1)]
     assert data["cost_by_profile"] == [

@@ -1,0 +1,151 @@
+"""Browser tier: a staff member in Chromium (Playwright, Debian's /usr/bin/chromium) against a
+live server whose extractions reach the provider simulator over HTTP.
+
+Screenshots go to test-artifacts/ (at the repository root). Without Chromium or Playwright this
+tier skips with the reason; under CI=true it fails instead.
+"""
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from extraction.models import ExtractionRun
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "AmazonWebServices.pdf"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "pw-browser-staff-1"
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser tier cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def playwright_api():
+    if not Path(CHROMIUM).is_file():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _unavailable(f"playwright is not installed ({exc})")
+    return sync_playwright
+
+
+@pytest.fixture
+def browser_page(playwright_api, monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still synchronous, so Django's async-safety guard is told so.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_api() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def direct_to_simulator(settings, simulator):
+    """Extractions go to the simulator's providers directly (no proxy configured)."""
+    from llm.gateways import reset_gateways
+    from llm.secrets import clear_cache
+
+    settings.LITELLM_BASE_URL = ""
+    settings.LITELLM_API_KEY = ""
+    settings.OPENAI_BASE_URL = simulator.openai_base_url
+    settings.GEMINI_BASE_URL = simulator.gemini_base_url
+    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
+    settings.OPENAI_API_KEY = "sk-fake-openai-key-for-browser-tests"
+    settings.GEMINI_API_KEY = "fake-gemini-key-for-browser-tests"
+    settings.ANTHROPIC_API_KEY = "sk-ant-fake-anthropic-key-for-browser-tests"
+    settings.LLM_RETRY_BASE_SECONDS = 0.05
+    reset_gateways()
+    clear_cache()
+    yield simulator
+    reset_gateways()
+    clear_cache()
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_staff_uploads_extracts_sees_history_and_dashboard(
+    browser_page, live_server, django_user_model, direct_to_simulator
+):
+    from tests.extraction.pipeline import seeded_profile
+
+    if not PDF.is_file():
+        pytest.fail(f"missing test PDF {PDF}")
+    staff = django_user_model.objects.create_superuser("browser-staff", password=PASSWORD)
+    profile = seeded_profile("invoice")
+    page = browser_page
+
+    # Log in.
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", staff.username)
+    page.fill("#id_password", PASSWORD)
+    _shot(page, "01-login")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#ops-links")
+    _shot(page, "02-admin-index")
+
+    # Upload a PDF and start an extraction from the same form.
+    page.goto(f"{live_server.url}/admin/extraction/document/add/")
+    page.select_option("#id_owner", str(staff.pk))
+    page.set_input_files("#id_upload", str(PDF))
+    page.select_option("#id_extract_with", str(profile.pk))
+    _shot(page, "03-upload-form")
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist")
+    assert "started" in page.inner_text("ul.messagelist")
+
+    # The run appears in the document's history and finishes.
+    run = ExtractionRun.objects.get()
+    assert run.trigger == "admin"
+    page.goto(f"{live_server.url}/admin/extraction/document/{run.document_id}/change/")
+    deadline = time.monotonic() + 60
+    while "succeeded" not in page.inner_text("body"):
+        assert time.monotonic() < deadline, "the run did not finish in time"
+        time.sleep(0.5)
+        page.reload()
+    history = page.inner_text("body").lower()
+    assert "runs (history)" in history and "remote copies" in history
+    _shot(page, "04-document-history")
+
+    # The run's page: formatted result, attempts, simulated label.
+    page.click(f"text={str(run.pk)[:8]}")
+    page.wait_for_selector("pre.run-result")
+    body = page.inner_text("body")
+    assert "SIMULATED" in body
+    assert re.search(r'"invoice_number"', page.inner_text("pre.run-result"))
+    assert page.locator("table.run-attempts tr").count() >= 2
+    _shot(page, "05-run")
+
+    # The dashboard, linked from the admin index, with inline SVG charts.
+    page.goto(f"{live_server.url}/admin/")
+    page.click("text=Dashboard")
+    page.wait_for_selector("#dashboard")
+    assert page.locator("#dashboard svg").count() >= 7
+    assert page.locator('[data-kpi="runs-succeeded"] b').inner_text() == "1"
+    _shot(page, "06-dashboard")
