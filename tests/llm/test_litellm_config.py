@@ -47,7 +47,8 @@ def test_the_proxy_neither_retries_nor_cools_down(config):
 
 def test_proxy_upstream_timeout_is_shorter_than_ours(config):
     # Our client must hear the proxy's 408 rather than time out first.
-    assert config["router_settings"]["timeout"] <= settings.LLM_TIMEOUT_SECONDS
+    assert config["router_settings"]["timeout"] < settings.LLM_TIMEOUT_SECONDS
+    assert config["litellm_settings"]["request_timeout"] < settings.LLM_TIMEOUT_SECONDS
 
 
 def test_simulator_variant_points_every_model_at_the_simulator(config):
