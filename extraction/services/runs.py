@@ -480,14 +480,22 @@ def extraction_runs_sweep() -> dict[str, int]:
     now = timezone.now()
     stale = now - timedelta(seconds=conf.stale_heartbeat_seconds())
     requeued = 0
-    for run_id, token in ExtractionRun.objects.filter(
+    for run_id, token, cancel in ExtractionRun.objects.filter(
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale),
         status=Status.RUNNING,
-    ).values_list("pk", "lease_token"):
+    ).values_list("pk", "lease_token", "cancel_requested"):
+        mine = ExtractionRun.objects.filter(pk=run_id, status=Status.RUNNING, lease_token=token)
+        if cancel:  # its worker died after a cancel was asked for: nothing left to stop
+            mine.update(
+                status=Status.CANCELLED,
+                lease_token=None,
+                finished_at=now,
+                error_code="cancelled",
+                error_message="Cancelled while running (its worker was lost).",
+            )
+            continue
         with transaction.atomic():
-            if ExtractionRun.objects.filter(
-                pk=run_id, status=Status.RUNNING, lease_token=token
-            ).update(status=Status.QUEUED, lease_token=None, queued_at=now):
+            if mine.update(status=Status.QUEUED, lease_token=None, queued_at=now):
                 transaction.on_commit(lambda run_id=run_id: enqueue_task(run_id))
                 requeued += 1
                 logger.warning("run %s: heartbeat stopped; re-queued", run_id)

@@ -297,3 +297,16 @@ def test_readyz_reports_the_queue(client, document, profile, enqueued):
     assert queue["ok"] is True and queue["broker"] == "orm"
     assert queue["queued"] == 1
     assert 41 <= queue["oldest_queued_age_seconds"] < 60
+
+
+def test_sweeper_cancels_a_lost_run_whose_cancel_was_requested(document, profile, enqueued):
+    run = enqueue(document, profile)
+    runs._claim(run.pk)
+    ExtractionRun.objects.filter(pk=run.pk).update(
+        cancel_requested=True, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    enqueued.clear()
+    assert extraction_runs_sweep()["requeued"] == 0
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED and run.finished_at
+    assert enqueued == []
