@@ -92,6 +92,8 @@ class Simulator:
         self.settings = Settings()
         self.stopping = threading.Event()
         self.lock = threading.Lock()
+        self.epoch = 0  # bumped by reset()
+        self._wake = threading.Event()  # set (and replaced) by reset() and stop()
         self.upload_sessions: dict[str, dict] = {}  # Gemini resumable uploads in progress
         self.httpd = SimulatorHTTPServer((host, port), Handler)
         self.httpd.sim = self
@@ -106,6 +108,12 @@ class Simulator:
         return f"http://{host}:{port}"
 
     def reset(self, *, files: bool = True) -> None:
+        """Back to a clean state. Calls still sleeping in a delay from before are cut short and
+        dropped, and calls from before are not logged after it: one test never sees another's."""
+        with self.lock:
+            self.epoch += 1
+            woken, self._wake = self._wake, threading.Event()
+        woken.set()
         self.faults.reset()
         self.settings = Settings()
         if files:
@@ -113,7 +121,7 @@ class Simulator:
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
-            self.stopping.wait(seconds)
+            self._wake.wait(seconds)
 
     def serve_forever(self) -> None:
         self.httpd.serve_forever(poll_interval=0.2)
@@ -125,6 +133,7 @@ class Simulator:
 
     def stop(self) -> None:
         self.stopping.set()
+        self._wake.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         if self._tmp is not None:
@@ -155,6 +164,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self) -> None:
         sim = self.server.sim
         started = time.monotonic()
+        epoch = sim.epoch
         parsed = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
         body = BodyReader(self.rfile, self.headers)
@@ -190,6 +200,9 @@ class Handler(BaseHTTPRequestHandler):
                 body.drain()
             except (BadRequest, OSError):
                 self.close_connection = True
+        if sim.epoch != epoch:  # a reset happened meanwhile: this call belongs to the past
+            self.send(Response(drop=True))
+            return
         # Logged before the answer goes out, so a client that has its answer sees the entry.
         logged_path = re.sub(r"([?&]key=)[^&]+", r"\1***", self.path)
         entry = sim.faults.record(

@@ -4,6 +4,7 @@ multi-request Gemini), concurrency, keep-alive, SSE streaming and the control cl
 import json
 import os
 import resource
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -293,3 +294,27 @@ def test_text_answer_without_schema_is_labelled(simulator):
 def test_reset_clears_files_and_log_between_tests(simulator):
     assert simulator.requests() == [] and simulator.files() == []
     assert simulator.faults()["faults"] == []
+
+
+def test_reset_cuts_short_a_delayed_call_and_keeps_it_out_of_the_log(simulator):
+    simulator.fault("delay", provider="openai", operation="list", delay=30)
+    outcome = {}
+
+    def slow_call():
+        started = time.monotonic()
+        try:
+            with httpx.Client(timeout=20) as http:
+                outcome["status"] = http.get(
+                    simulator.openai_base_url + "/files", headers=OPENAI_AUTH
+                ).status_code
+        except httpx.TransportError as exc:
+            outcome["error"] = exc
+        outcome["seconds"] = time.monotonic() - started
+
+    worker = threading.Thread(target=slow_call)
+    worker.start()
+    time.sleep(0.3)
+    simulator.reset()
+    worker.join(10)
+    assert "error" in outcome and outcome["seconds"] < 5
+    assert simulator.requests() == []
