@@ -186,3 +186,21 @@ def test_profile_update_checks_the_schema_and_bumps_the_version():
     assert extraction_profile_update(profile=profile, instructions="Only the total.").version == (
         version + 1
     )
+
+
+@pytest.mark.django_db
+def test_a_document_in_remote_storage_is_copied_to_a_temporary_file(user):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import InMemoryStorage
+
+    from extraction.services.files import document_local_path
+
+    document = make_document(user)
+    data = document.file.read()
+    storage = InMemoryStorage()  # like S3: no local path
+    name = storage.save("documents/x.pdf", ContentFile(data))
+    document.file.storage, document.file.name = storage, name
+    with document_local_path(document) as path:
+        assert path.read_bytes() == data
+        copy = path
+    assert not copy.exists()
