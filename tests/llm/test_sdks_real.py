@@ -245,6 +245,9 @@ def test_gemini_upload_wait_active_generate_delete(genai_client, sim):
     )
     check_answer(response.text)
     assert response.usage_metadata.prompt_token_count > 0
+    # PDF pages are billed as DOCUMENT tokens: the usage says so, per modality
+    modalities = {d.modality for d in response.usage_metadata.prompt_tokens_details}
+    assert genai_types.MediaModality.DOCUMENT in modalities
 
     genai_client.files.delete(name=uploaded.name)
     with pytest.raises(genai_errors.ClientError) as gone:
