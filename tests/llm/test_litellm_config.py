@@ -59,3 +59,18 @@ def test_simulator_variant_points_every_model_at_the_simulator(config):
         assert entry["litellm_params"]["api_base"] == bases[provider]
         assert entry["litellm_params"]["timeout"] == 3
     assert "api_base" not in config["model_list"][0]["litellm_params"]  # production untouched
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), (None, pytest.skip.Exception)]
+)
+def test_a_missing_proxy_venv_fails_under_ci_and_skips_locally(monkeypatch, tmp_path, ci, outcome):
+    from tests.fixtures import litellm
+
+    monkeypatch.setattr(litellm, "LITELLM_BIN", tmp_path / "no-venv" / "bin" / "litellm")
+    if ci:
+        monkeypatch.setenv("CI", ci)
+    else:
+        monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(outcome, match="setup-litellm-venv"):
+        litellm.require_litellm_venv()
