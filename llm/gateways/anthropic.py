@@ -11,46 +11,26 @@ from pathlib import Path
 import anthropic
 from django.conf import settings
 
-from llm.errors import FileGone
-from llm.gateways.base import Gateway
 from llm.gateways.payload import parse_json, read_base64, require_file, simulated
-from llm.gateways.sdk import (
-    catalog_cost,
-    direct_model,
-    health_from,
-    mapped_errors,
-    require_key,
-    timeout_seconds,
-)
+from llm.gateways.sdk import DirectGateway, catalog_cost, direct_model, mapped_errors
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 FILES_BETA = "files-api-2025-04-14"
 TOOL_NAME = "json_tool_call"
 
 
-class AnthropicDirect(Gateway):
-    route = "direct"
+class AnthropicDirect(DirectGateway):
     name = "anthropic"
+    base_url_setting = "ANTHROPIC_BASE_URL"
 
-    def __init__(
-        self, base_url: str | None = None, api_key: str | None = None, timeout: float | None = None
-    ):
-        self.base_url = base_url or settings.ANTHROPIC_BASE_URL or None
-        self.timeout = timeout
-        self.client = anthropic.Anthropic(
-            api_key=require_key(self.name, api_key),
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=self._timeout(),
+    def make_client(self, api_key: str) -> anthropic.Anthropic:
+        return anthropic.Anthropic(
+            api_key=api_key, base_url=self.base_url, max_retries=0, timeout=self._timeout()
         )
 
-    def __repr__(self) -> str:
-        return f"AnthropicDirect(base_url={self.base_url!r})"
-
-    def _timeout(self, request_timeout: float | None = None):
+    def _timeout(self, request_timeout: float | None = None) -> anthropic.Timeout:
         return anthropic.Timeout(
-            timeout_seconds(request_timeout, self.timeout),
-            connect=settings.LLM_CONNECT_TIMEOUT_SECONDS,
+            self.seconds(request_timeout), connect=settings.LLM_CONNECT_TIMEOUT_SECONDS
         )
 
     def upload(self, path: Path, filename: str, mime: str, *, model: str = "") -> RemoteFile:
@@ -65,14 +45,8 @@ class AnthropicDirect(Gateway):
             expires_at=meta.expires_at,
         )
 
-    def delete(self, remote_id: str, *, model: str = "") -> None:
-        try:
-            with mapped_errors(self.name, file_id=remote_id):
-                self.client.beta.files.delete(
-                    remote_id, betas=[FILES_BETA], timeout=self._timeout()
-                )
-        except FileGone:
-            return
+    def delete_file(self, remote_id: str) -> None:
+        self.client.beta.files.delete(remote_id, betas=[FILES_BETA], timeout=self._timeout())
 
     def list_files(self) -> list[RemoteFile]:
         with mapped_errors(self.name):
@@ -136,11 +110,8 @@ class AnthropicDirect(Gateway):
             simulated=simulated(raw.headers, text, message.id),
         )
 
-    def health(self) -> tuple[bool, str]:
-        return health_from(
-            lambda: self.client.models.list(limit=1, timeout=self._timeout(5)),
-            provider=self.name,
-        )
+    def list_models(self) -> None:
+        self.client.models.list(limit=1, timeout=self._timeout(5))
 
 
 def _answer(blocks) -> tuple[str, object]:

@@ -10,21 +10,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from django.conf import settings
 from google import genai
 from google.genai import types
 
-from llm.errors import FileGone, RequestRejected, RetryableError
-from llm.gateways.base import Gateway
+from llm.errors import RequestRejected, RetryableError
 from llm.gateways.payload import parse_json, require_file, simulated
-from llm.gateways.sdk import (
-    catalog_cost,
-    direct_model,
-    health_from,
-    mapped_errors,
-    require_key,
-    timeout_seconds,
-)
+from llm.gateways.sdk import DirectGateway, catalog_cost, direct_model, mapped_errors
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 FILE_URI_PREFIX = "https://generativelanguage.googleapis.com/v1beta/"
@@ -42,29 +33,20 @@ def _state(file: types.File) -> str:
     return str(getattr(state, "value", state) or "")
 
 
-class GeminiDirect(Gateway):
-    route = "direct"
+class GeminiDirect(DirectGateway):
     name = "gemini"
+    base_url_setting = "GEMINI_BASE_URL"
 
-    def __init__(
-        self, base_url: str | None = None, api_key: str | None = None, timeout: float | None = None
-    ):
-        self.base_url = base_url or settings.GEMINI_BASE_URL or None
-        self.timeout = timeout
-        self.client = genai.Client(
-            api_key=require_key(self.name, api_key),
+    def make_client(self, api_key: str) -> genai.Client:
+        return genai.Client(
+            api_key=api_key,
             vertexai=False,
             # retry_options None: the SDK makes a single attempt; our policy retries.
-            http_options=types.HttpOptions(
-                base_url=self.base_url, timeout=_ms(timeout_seconds(None, timeout))
-            ),
+            http_options=types.HttpOptions(base_url=self.base_url, timeout=_ms(self.seconds())),
         )
 
-    def __repr__(self) -> str:
-        return f"GeminiDirect(base_url={self.base_url!r})"
-
     def _options(self, request_timeout: float | None = None) -> types.HttpOptions:
-        return types.HttpOptions(timeout=_ms(timeout_seconds(request_timeout, self.timeout)))
+        return types.HttpOptions(timeout=_ms(self.seconds(request_timeout)))
 
     def upload(self, path: Path, filename: str, mime: str, *, model: str = "") -> RemoteFile:
         # An open handle: the SDK streams it in chunks (resumable upload). No per-call
@@ -82,7 +64,7 @@ class GeminiDirect(Gateway):
 
     def _wait_active(self, file: types.File) -> types.File:
         """Poll the uploaded file until ACTIVE (bounded); FAILED is a rejected document."""
-        deadline = time.monotonic() + min(ACTIVE_WAIT_SECONDS, timeout_seconds(None, self.timeout))
+        deadline = time.monotonic() + min(ACTIVE_WAIT_SECONDS, self.seconds())
         polls = 0
         while _state(file) not in ("ACTIVE", "", "STATE_UNSPECIFIED"):
             if _state(file) == "FAILED":
@@ -104,14 +86,10 @@ class GeminiDirect(Gateway):
                 )
         return file
 
-    def delete(self, remote_id: str, *, model: str = "") -> None:
-        try:
-            with mapped_errors(self.name, file_id=remote_id):
-                self.client.files.delete(
-                    name=remote_id, config=types.DeleteFileConfig(http_options=self._options())
-                )
-        except FileGone:
-            return
+    def delete_file(self, remote_id: str) -> None:
+        self.client.files.delete(
+            name=remote_id, config=types.DeleteFileConfig(http_options=self._options())
+        )
 
     def list_files(self) -> list[RemoteFile]:
         with mapped_errors(self.name):
@@ -172,12 +150,9 @@ class GeminiDirect(Gateway):
             simulated=simulated(headers, text, response.response_id),
         )
 
-    def health(self) -> tuple[bool, str]:
-        return health_from(
-            lambda: self.client.models.list(
-                config=types.ListModelsConfig(page_size=1, http_options=self._options(5))
-            ),
-            provider=self.name,
+    def list_models(self) -> None:
+        self.client.models.list(
+            config=types.ListModelsConfig(page_size=1, http_options=self._options(5))
         )
 
 

@@ -10,44 +10,23 @@ from pathlib import Path
 import openai
 from django.conf import settings
 
-from llm.gateways.base import Gateway
 from llm.gateways.payload import parse_json, read_base64, require_file, simulated
-from llm.gateways.sdk import (
-    catalog_cost,
-    direct_model,
-    health_from,
-    mapped_errors,
-    require_key,
-    timeout_seconds,
-)
+from llm.gateways.sdk import DirectGateway, catalog_cost, direct_model, mapped_errors
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 
-class OpenAIDirect(Gateway):
-    route = "direct"
+class OpenAIDirect(DirectGateway):
     name = "openai"
+    base_url_setting = "OPENAI_BASE_URL"
 
-    def __init__(
-        self, base_url: str | None = None, api_key: str | None = None, timeout: float | None = None
-    ):
-        self.base_url = base_url or settings.OPENAI_BASE_URL or None
-        self.timeout = timeout
-        self.client = openai.OpenAI(
-            api_key=require_key(self.name, api_key),
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=openai.Timeout(
-                timeout_seconds(None, timeout), connect=settings.LLM_CONNECT_TIMEOUT_SECONDS
-            ),
+    def make_client(self, api_key: str) -> openai.OpenAI:
+        return openai.OpenAI(
+            api_key=api_key, base_url=self.base_url, max_retries=0, timeout=self._timeout()
         )
 
-    def __repr__(self) -> str:
-        return f"OpenAIDirect(base_url={self.base_url!r})"
-
-    def _timeout(self, request_timeout: float | None = None):
+    def _timeout(self, request_timeout: float | None = None) -> openai.Timeout:
         return openai.Timeout(
-            timeout_seconds(request_timeout, self.timeout),
-            connect=settings.LLM_CONNECT_TIMEOUT_SECONDS,
+            self.seconds(request_timeout), connect=settings.LLM_CONNECT_TIMEOUT_SECONDS
         )
 
     def upload(self, path: Path, filename: str, mime: str, *, model: str = "") -> RemoteFile:
@@ -63,14 +42,8 @@ class OpenAIDirect(Gateway):
             expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
         )
 
-    def delete(self, remote_id: str, *, model: str = "") -> None:
-        from llm.errors import FileGone
-
-        try:
-            with mapped_errors(self.name, file_id=remote_id):
-                self.client.files.delete(remote_id, timeout=self._timeout())
-        except FileGone:
-            return
+    def delete_file(self, remote_id: str) -> None:
+        self.client.files.delete(remote_id, timeout=self._timeout())
 
     def list_files(self) -> list[RemoteFile]:
         """Every file we keep at OpenAI (purpose user_data), for the orphan cleanup."""
@@ -146,7 +119,5 @@ class OpenAIDirect(Gateway):
             simulated=simulated(raw.headers, text, completion.id),
         )
 
-    def health(self) -> tuple[bool, str]:
-        return health_from(
-            lambda: self.client.models.list(timeout=self._timeout(5)), provider=self.name
-        )
+    def list_models(self) -> None:
+        self.client.models.list(timeout=self._timeout(5))

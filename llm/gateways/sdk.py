@@ -12,7 +12,14 @@ from decimal import Decimal
 import httpx
 from django.conf import settings
 
-from llm.errors import ConfigurationError, LLMError, RetryableError, RouteUnavailable
+from llm.errors import (
+    ConfigurationError,
+    FileGone,
+    LLMError,
+    RetryableError,
+    RouteUnavailable,
+)
+from llm.gateways.base import Gateway
 from llm.gateways.http import error_from_response, parse_body, transport_error
 from llm.types import Usage
 from remorai.logging import register_secret
@@ -146,3 +153,46 @@ def health_from(call, *, provider: str) -> tuple[bool, str]:
             return False, f"{provider} unreachable ({mapped.code}, HTTP {status or '-'})"
         return False, f"{provider} check failed ({type(exc).__name__})"
     return True, f"{provider} reachable"
+
+
+class DirectGateway(Gateway):
+    """What the three direct gateways share: host from settings, key, SDK client, delete, health.
+
+    Subclasses name their `base_url_setting` and implement make_client(api_key), delete_file(id)
+    and list_models() (the cheap call health() makes).
+    """
+
+    route = "direct"
+    base_url_setting: str
+
+    def __init__(
+        self, base_url: str | None = None, api_key: str | None = None, timeout: float | None = None
+    ):
+        self.base_url = base_url or getattr(settings, self.base_url_setting, "") or None
+        self.timeout = timeout
+        self.client = self.make_client(require_key(self.name, api_key))
+
+    def __repr__(self) -> str:  # never the key
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def seconds(self, request_timeout: float | None = None) -> float:
+        return timeout_seconds(request_timeout, self.timeout)
+
+    def make_client(self, api_key: str):
+        raise NotImplementedError
+
+    def delete_file(self, remote_id: str) -> None:
+        raise NotImplementedError
+
+    def list_models(self) -> None:
+        raise NotImplementedError
+
+    def delete(self, remote_id: str, *, model: str = "") -> None:
+        try:
+            with mapped_errors(self.name, file_id=remote_id):
+                self.delete_file(remote_id)
+        except FileGone:
+            return  # already deleted, or expired
+
+    def health(self) -> tuple[bool, str]:
+        return health_from(self.list_models, provider=self.name)
