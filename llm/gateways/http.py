@@ -35,6 +35,7 @@ from llm.errors import (
     RetryableError,
     RouteUnavailable,
 )
+from remorai.logging import redact
 
 logger = logging.getLogger("llm.gateways")
 
@@ -243,7 +244,7 @@ def error_from_response(
     (a 404 then means the file is gone, not the endpoint).
     """
     code = provider_code(body)
-    message = error_message(body)
+    message = redact(error_message(body))  # providers echo keys back in auth errors
     wait = retry_after(headers, body, now=now)
     where = "LiteLLM proxy" if route == "proxy" else provider
     detail = (

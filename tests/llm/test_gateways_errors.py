@@ -203,3 +203,14 @@ def test_timeouts_and_connection_errors_are_retryable():
     assert isinstance(timeout, RetryableError) and timeout.code == "timeout"
     assert isinstance(refused, RetryableError) and refused.code == "connection_error"
     assert timeout.http_status is None
+
+
+def test_a_key_echoed_by_the_provider_never_reaches_the_exception():
+    from remorai.logging import register_secret
+
+    key = "sk-echoed-secret-key-1234567890"
+    register_secret(key)
+    body = openai_error(f"Incorrect API key provided: {key}.", code="invalid_api_key")
+    exc = error_from_response(401, {}, body, route="direct", provider="openai")
+    assert key not in exc.detail and key not in str(exc)
+    assert "Incorrect API key provided" in exc.detail
