@@ -1,0 +1,128 @@
+"""The pipeline over the real LLM stack in this process (django-q2 sync mode): llm.service,
+the direct gateways and the provider simulator over real HTTP. Runs on SQLite and PostgreSQL;
+the separate-process cluster is tests/extraction/test_qcluster.py."""
+
+import pytest
+from django.core.cache import cache
+from pypdf import PdfWriter
+
+from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
+from llm.gateways import reset_gateways
+from tests.extraction.pipeline import INVOICE_PDF, seeded_profile
+from tests.extraction.qcluster import FAKE_KEYS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def direct_to_simulator(settings, simulator):
+    settings.LITELLM_BASE_URL = ""
+    settings.OPENAI_BASE_URL = simulator.openai_base_url
+    settings.GEMINI_BASE_URL = simulator.gemini_base_url
+    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
+    for name, value in FAKE_KEYS.items():
+        setattr(settings, name, value)
+    cache.clear()  # circuit breakers
+    reset_gateways()
+    yield simulator
+    reset_gateways()
+
+
+@pytest.fixture(autouse=True)
+def profiles():
+    seeded_profile("invoice")
+    seeded_profile("summary")
+
+
+def upload(api, path):
+    with path.open("rb") as fh:
+        response = api.post("/api/documents/", {"file": fh}, format="multipart")
+    assert response.status_code in (200, 201), response.content
+    return response.json()["id"]
+
+
+def extract(api, document_id, capture, body=None):
+    with capture(execute=True):  # the task runs on commit (sync mode)
+        response = api.post(
+            f"/api/documents/{document_id}/extractions/",
+            body or {"profile": "invoice"},
+            format="json",
+        )
+    assert response.status_code == 202, response.content
+    return api.get(response["Location"]).json()
+
+
+def uploads(simulator, provider="gemini"):
+    calls = simulator.requests(provider=provider, operation="upload")
+    return [c for c in calls if "upload_id=" not in c["path"]]  # Gemini's resumable: 2 calls
+
+
+def test_upload_extract_and_reuse_the_remote_copy(
+    api, direct_to_simulator, django_capture_on_commit_callbacks
+):
+    sim = direct_to_simulator
+    document_id = upload(api, INVOICE_PDF)
+    first = extract(api, document_id, django_capture_on_commit_callbacks)
+    assert first["status"] == "succeeded", first["error"]
+    assert first["simulated"] is True
+    assert (first["route"], first["model_used"]) == ("direct", "gemini/gemini-2.5-flash")
+    assert [a["operation"] for a in first["attempts"]] == ["upload", "generate"]
+
+    second = extract(api, document_id, django_capture_on_commit_callbacks)
+    assert second["status"] == "succeeded"
+    assert [a["operation"] for a in second["attempts"]] == ["generate"]  # the copy was reused
+    assert len(uploads(sim)) == 1
+    assert UploadedFile.objects.filter(state="active").count() == 1
+
+
+def test_inline_transport_sends_the_pdf_without_uploading(
+    api, direct_to_simulator, django_capture_on_commit_callbacks
+):
+    document_id = upload(api, INVOICE_PDF)
+    run = extract(
+        api,
+        document_id,
+        django_capture_on_commit_callbacks,
+        {"profile": "summary", "transport": "inline"},
+    )
+    assert run["status"] == "succeeded", run["error"]
+    assert run["transport"] == "inline"
+    assert uploads(direct_to_simulator) == [] and not UploadedFile.objects.exists()
+
+
+def test_a_300_page_pdf_is_routed_to_gemini_not_openai(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, tmp_path
+):
+    path = tmp_path / "three-hundred-pages.pdf"
+    writer = PdfWriter()
+    for _ in range(300):
+        writer.add_blank_page(width=612, height=792)
+    with path.open("wb") as fh:
+        writer.write(fh)
+    document_id = upload(api, path)
+    run = extract(
+        api,
+        document_id,
+        django_capture_on_commit_callbacks,
+        {"profile": "invoice", "model": "openai/gpt-4o"},
+    )
+    assert run["status"] == "succeeded", run["error"]
+    assert run["requested_model"] == "openai/gpt-4o"
+    assert run["model_used"] == "gemini/gemini-2.5-flash"
+    assert not direct_to_simulator.requests(provider="openai")
+    assert not direct_to_simulator.requests(provider="anthropic")
+
+
+def test_deleting_the_document_deletes_its_remote_copy(
+    api, direct_to_simulator, django_capture_on_commit_callbacks
+):
+    document_id = upload(api, INVOICE_PDF)
+    extract(api, document_id, django_capture_on_commit_callbacks)
+    remote = UploadedFile.objects.get()
+    assert any(f["id"] in remote.remote_id for f in direct_to_simulator.files())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/api/documents/{document_id}/").status_code == 204
+    remote.refresh_from_db()
+    assert remote.state == "deleted" and remote.document_id is None
+    assert direct_to_simulator.requests(provider="gemini", operation="delete")
+    assert not ExtractionRun.objects.exists() and not ExtractionAttempt.objects.exists()
