@@ -67,6 +67,9 @@ class UploadedFile(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.UPLOADING)
     last_error = models.CharField(max_length=500, blank=True)
+    # While uploading: the lease token of the run uploading it. A run waiting for this upload
+    # takes over at once when that run no longer holds its lease (its worker died).
+    upload_lease = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
