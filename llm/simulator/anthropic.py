@@ -243,6 +243,13 @@ def messages(call: Call) -> Response:
             else:
                 return error(call, 400, f"document.source: unsupported type {source.get('type')}")
     schema, tool_name = _schema(body)
+    if schema is not None and tool_name is None:
+        where = (
+            "output_format.schema" if body.get("output_format") else "output_config.format.schema"
+        )
+        problem = structured_output_problem(schema)
+        if problem:
+            return error(call, 400, f"{where}: {problem}")
     answer = build(
         schema=schema,
         json_mode=False,
@@ -310,6 +317,45 @@ def _schema(body: dict) -> tuple[dict | None, str | None]:
     if forced is not None:
         return forced["input_schema"], forced["name"]
     return None, None
+
+
+UNSUPPORTED = {
+    "array": ("uniqueItems", "contains", "minContains", "maxContains", "prefixItems", "maxItems"),
+    "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+    "integer": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+    "string": ("minLength", "maxLength"),
+    "object": ("minProperties", "maxProperties", "patternProperties", "propertyNames"),
+}
+
+
+def structured_output_problem(schema) -> str | None:
+    """What Anthropic's structured outputs refuse (the SDK's transform_schema strips these and
+    sets additionalProperties false; a raw dict schema gets no such help)."""
+    if not isinstance(schema, dict):
+        return None
+    if "oneOf" in schema:
+        return "Schema type 'oneOf' is not supported"
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    for kind in kinds:
+        for key in UNSUPPORTED.get(kind, ()):
+            if key in schema:
+                return f"For '{kind}' type, property '{key}' is not supported"
+    if "array" in kinds and int(schema.get("minItems") or 0) > 1:
+        return "For 'array' type, 'minItems' values other than 0 or 1 are not supported"
+    if ("object" in kinds or "properties" in schema) and schema.get(
+        "additionalProperties"
+    ) is not False:
+        return "For 'object' type, 'additionalProperties' must be explicitly set to false"
+    children = list((schema.get("properties") or {}).values())
+    children += (
+        [schema.get("items")] + list(schema.get("anyOf") or []) + list(schema.get("allOf") or [])
+    )
+    children += list((schema.get("$defs") or schema.get("definitions") or {}).values())
+    for child in children:
+        if problem := structured_output_problem(child):
+            return problem
+    return None
 
 
 def _sse(message: dict):

@@ -395,3 +395,46 @@ def test_chaos_kinds_accept_fault_dicts_and_529_stays_anthropic(http, simulator)
     assert "retryDelay" in json.dumps(seen[429].json())
     response = anthropic_generate(http, simulator)
     assert response.status_code in (429, 529)
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        (
+            {"type": "object", "properties": {"a": {"type": "string"}}},
+            "'additionalProperties' must be explicitly set to false",
+        ),
+        (
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"n": {"type": "number", "minimum": 0}},
+            },
+            "property 'minimum' is not supported",
+        ),
+        (
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"n": {"oneOf": [{"type": "string"}, {"type": "null"}]}},
+            },
+            "Schema type 'oneOf' is not supported",
+        ),
+    ],
+)
+def test_anthropic_structured_output_refuses_what_the_real_api_refuses(
+    http, simulator, schema, problem
+):
+    response = http.post(
+        simulator.anthropic_base_url + "/v1/messages",
+        headers=ANTHROPIC_AUTH,
+        json={
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 100,
+            "output_config": {"format": {"type": "json_schema", "schema": schema}},
+            "messages": [{"role": "user", "content": "x"}],
+        },
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert message.startswith("output_config.format.schema: ") and problem in message
