@@ -239,12 +239,14 @@ def uploaded_file_cleanup(
 
 
 def _provider_pairs(providers):
+    """(route, provider) to list: every pair a copy was ever held at, and each direct provider
+    with an API key configured."""
     if providers is not None:
         return providers
-    from django.conf import settings
+    from llm.secrets import has_api_key
 
     pairs = set(UploadedFile.objects.values_list("route", "provider").distinct())
-    pairs.update(tuple(p) for p in getattr(settings, "REMOTE_FILE_PROVIDERS", ()))
+    pairs.update(("direct", p) for p in ("openai", "gemini", "anthropic") if has_api_key(p))
     return sorted(pairs)
 
 

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -176,3 +177,32 @@ def test_retention_schedule_exists_and_task_applies_retention(user, fake_gateway
     make_remote(make_document(user), uploaded_at=timezone.now() - timedelta(days=4), bytes=9)
     make_remote(make_document(user, name="x.pdf"), uploaded_at=timezone.now() - timedelta(days=2))
     assert apply_remote_file_retention() == {"files": 1, "bytes": 9}
+
+
+def test_cleanup_against_the_simulator_deletes_and_collects_orphans(user, direct_to_simulator):
+    """Real gateways over HTTP: copies of a deleted document and unknown files are deleted,
+    the copy of a live document stays at the provider."""
+    from llm.gateways import get_gateway
+
+    pdf = Path(__file__).resolve().parents[2].parent / "shared/pdfs/good/issue-140-example.pdf"
+    gateway = get_gateway("direct", "gemini")
+    model = "gemini/gemini-2.5-flash"
+    held = [gateway.upload(pdf, pdf.name, "application/pdf", model=model) for _ in range(3)]
+    kept_doc, gone_doc = make_document(user, name="kept.pdf"), make_document(user, name="g.pdf")
+    kept = make_remote(kept_doc, remote_id=held[0].id, bytes=held[0].bytes, model_group=model)
+    gone = make_remote(gone_doc, remote_id=held[1].id, bytes=held[1].bytes, model_group=model)
+    gone_doc.delete()  # held[2] is an orphan: no UploadedFile knows it
+
+    report = uploaded_file_cleanup(orphaned=True, providers=[("direct", "gemini")])
+
+    outcomes = {r.remote_id: (r.reason, r.outcome) for r in report.rows}
+    assert outcomes == {
+        held[1].id: ("document deleted", "deleted"),
+        held[2].id: ("orphan", "deleted"),
+    }
+    assert report.bytes == held[1].bytes + held[2].bytes
+    remaining = {f.id for f in gateway.list_files()}
+    assert held[0].id in remaining and held[1].id not in remaining and held[2].id not in remaining
+    gone.refresh_from_db()
+    kept.refresh_from_db()
+    assert (gone.state, kept.state) == ("deleted", "active")
