@@ -32,8 +32,9 @@ State = UploadedFile.State
 class DocumentFileCache:
     """The llm.service FileCache for one document."""
 
-    def __init__(self, document: Document):
+    def __init__(self, document: Document, *, lease=None):
         self.document = document
+        self.lease = lease  # the uploading run's lease token, recorded on `uploading` rows
 
     def _live(self, *, route: str, provider: str) -> UploadedFile | None:
         return (
@@ -66,14 +67,25 @@ class DocumentFileCache:
                     state=State.EXPIRED
                 )
                 continue
-            # Someone else is uploading it: wait, unless that upload looks abandoned (its worker
-            # died), in which case it is marked failed and this run uploads.
-            if row.created_at < now - timedelta(seconds=conf.upload_wait_seconds()):
+            # Someone else is uploading it: wait, unless that upload is abandoned (its run lost
+            # its lease: the worker died; or, with no run known, it is too old), in which case
+            # it is marked failed and this run uploads.
+            if self._abandoned(row, now):
                 UploadedFile.objects.filter(pk=row.pk, state=State.UPLOADING).update(
                     state=State.FAILED, last_error="upload abandoned"
                 )
                 continue
             time.sleep(conf.upload_poll_seconds())
+
+    @staticmethod
+    def _abandoned(row: UploadedFile, now) -> bool:
+        from extraction.models import ExtractionRun
+
+        if row.upload_lease is not None:
+            return not ExtractionRun.objects.filter(
+                lease_token=row.upload_lease, status=ExtractionRun.Status.RUNNING
+            ).exists()
+        return row.created_at < now - timedelta(seconds=conf.upload_wait_seconds())
 
     def _claim_upload(self, *, route: str, provider: str, model: str) -> UploadedFile | None:
         try:
@@ -84,6 +96,7 @@ class DocumentFileCache:
                     provider=provider,
                     model_group=model,
                     state=State.UPLOADING,
+                    upload_lease=self.lease,
                 )
         except IntegrityError:
             return None
@@ -102,6 +115,7 @@ class DocumentFileCache:
             bytes=remote.bytes,
             uploaded_at=timezone.now(),
             expires_at=remote.expires_at,
+            upload_lease=None,
         )
         return remote
 

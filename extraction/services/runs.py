@@ -380,7 +380,7 @@ def extraction_run_execute(*, run_id) -> str:
                 model=run.requested_model,
                 fallback_models=tuple(run.fallback_models),
                 transport=run.transport,
-                files=DocumentFileCache(run.document),
+                files=DocumentFileCache(run.document, lease=token),
                 on_attempt=recorder,
                 should_continue=lease.should_continue,
                 deadline=started + conf.run_budget_seconds(),

@@ -5,7 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from extraction.models import Document, UploadedFile
@@ -129,7 +129,14 @@ def test_two_runs_needing_the_same_copy_upload_it_once(user, settings):
 
     def worker():
         try:
-            results.append(get(DocumentFileCache(document), upload).id)
+            for _ in range(50):
+                try:
+                    results.append(get(DocumentFileCache(document), upload).id)
+                    return
+                except OperationalError:
+                    # SQLite's shared-cache in-memory test database locks whole tables and
+                    # ignores the busy timeout; a file database (and PostgreSQL) waits instead.
+                    time.sleep(0.05)
         finally:
             connection.close()
 
@@ -209,3 +216,33 @@ def test_a_document_in_remote_storage_is_copied_to_a_temporary_file(user):
         assert path.read_bytes() == data
         copy = path
     assert not copy.exists()
+
+
+@pytest.mark.django_db
+def test_an_upload_whose_run_lost_its_lease_is_taken_over_at_once(user, settings):
+    import uuid
+
+    from extraction.models import ExtractionRun
+    from extraction.services.runs import extraction_run_enqueue
+
+    settings.EXTRACTION_UPLOAD_WAIT_SECONDS = 3600
+    document = make_document(user)
+    run = extraction_run_enqueue(
+        document=document, profile=seeded_profile("invoice"), trigger="api"
+    )
+    dead_lease = uuid.uuid4()
+    ExtractionRun.objects.filter(pk=run.pk).update(status="running", lease_token=dead_lease)
+    row = UploadedFile.objects.create(
+        document=document, route="direct", provider="gemini", upload_lease=dead_lease
+    )
+    cache = DocumentFileCache(document, lease=uuid.uuid4())
+    # While the uploading run holds its lease, others wait (here: would wait an hour).
+    assert not cache._abandoned(row, timezone.now())
+    # Its worker died and the sweeper took the run back: the next run uploads at once.
+    ExtractionRun.objects.filter(pk=run.pk).update(status="queued", lease_token=None)
+    upload = Uploader()
+    get(cache, upload, route="direct")
+    assert upload.count == 1
+    row.refresh_from_db()
+    assert row.state == State.FAILED
+    assert UploadedFile.objects.get(state=State.ACTIVE).upload_lease is None
