@@ -323,3 +323,26 @@ def test_admin_upload_can_start_an_extraction(admin_client, admin_user, profile)
 def test_admin_index_links_to_the_dashboard(admin_client):
     html = admin_client.get(reverse("admin:index")).content.decode()
     assert reverse("admin-dashboard") in html
+
+
+def test_review_of_the_seeded_invoice_schema_with_line_items(admin_client, staff):
+    from extraction.profile_seeds import PROFILES
+
+    spec = next(p for p in PROFILES if p["slug"] == "invoice")
+    profile, _ = ExtractionProfile.objects.get_or_create(slug="invoice", defaults=spec)
+    fields = list(profile.schema["properties"])
+    result = dict.fromkeys(fields)
+    result["line_items"] = [{"description": "A", "quantity": 1, "unit_price": 2, "amount": 2}]
+    run = make_run(make_document(staff), profile, result=result)
+    url = reverse("admin:extraction_extractionrun_review", args=[run.pk])
+    data = dict.fromkeys(fields, "")
+    data["total"] = "12.5"
+    data["line_items"] = "not json"
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and b"Enter JSON" in response.content
+    data["line_items"] = '[{"description": "B", "quantity": 2, "unit_price": 1, "amount": 2}]'
+    assert admin_client.post(url, data).status_code == 302
+    run.refresh_from_db()
+    assert run.reviewed_result["total"] == 12.5
+    assert run.reviewed_result["line_items"][0]["description"] == "B"
+    assert run.result["line_items"][0]["description"] == "A"
