@@ -120,10 +120,43 @@ def test_staff_uploads_extracts_sees_history_and_dashboard(
     assert page.locator("table.run-attempts tr").count() >= 2
     _shot(page, "05-run")
 
+    # A reviewer corrects two fields; the model's output stays as it was.
+    page.click("a.run-review")
+    page.wait_for_selector("#review-form")
+    page.fill("#id_total", "4.11")
+    page.fill("#id_currency", "USD")
+    _shot(page, "06-review")
+    page.click("#review-form input[type=submit]")
+    page.wait_for_selector("pre.run-reviewed-result")
+    run.refresh_from_db()
+    assert (run.reviewed_result["total"], run.reviewed_result["currency"]) == (4.11, "USD")
+    assert run.result["total"] is None
+
+    # Re-extract with another model from the run's page, then compare the two runs.
+    page.click("a.run-reextract")
+    page.wait_for_selector("#reextract-form")
+    page.select_option("#id_model", "openai/gpt-4o")
+    page.click("#reextract-form input[type=submit]")
+    page.wait_for_selector("ul.messagelist")
+    redo = ExtractionRun.objects.get(redo_of=run)
+    assert (redo.trigger, redo.requested_model, redo.status) == (
+        "admin",
+        "openai/gpt-4o",
+        "succeeded",
+    )
+    page.goto(f"{live_server.url}/admin/extraction/extractionrun/{redo.pk}/change/")
+    page.click("a.run-compare")
+    page.wait_for_selector("table.compare")
+    assert page.locator("table.compare tbody tr").count() >= 5
+    page.click("text=Use the reviewed result on the left")
+    page.wait_for_selector("table.compare tr.diff")
+    assert page.locator("table.compare tr.diff").count() == 2  # total and currency
+    _shot(page, "07-compare")
+
     # The dashboard, linked from the admin index, with inline SVG charts.
     page.goto(f"{live_server.url}/admin/")
     page.click("text=Dashboard")
     page.wait_for_selector("#dashboard")
     assert page.locator("#dashboard svg").count() >= 7
-    assert page.locator('[data-kpi="runs-succeeded"] b').inner_text() == "1"
-    _shot(page, "06-dashboard")
+    assert page.locator('[data-kpi="runs-succeeded"] b').inner_text() == "2"
+    _shot(page, "08-dashboard")
