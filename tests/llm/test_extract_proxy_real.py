@@ -13,7 +13,7 @@ import pytest
 from llm import service
 from llm.errors import QuotaExceeded, RequestRejected
 from llm.gateways import reset_gateways
-from tests.fixtures.litellm import UPSTREAM_TIMEOUT
+from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
 from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
 
 pytestmark = [pytest.mark.proxy, pytest.mark.usefixtures("llm_settings")]
@@ -184,6 +184,7 @@ def test_upstream_timeout_408_is_retried_then_falls_back_to_direct(routes, simul
         ("retry", 408),
         ("fallback", 408),
     ]
+    settle_delayed(simulator, "openai", 2)
 
 
 def test_model_missing_from_the_proxy_config_falls_back_to_direct(routes, simulator):

@@ -20,7 +20,7 @@ from llm.errors import (
 from llm.gateways import get_gateway, reset_gateways
 from llm.gateways.litellm_proxy import LiteLLMProxy
 from llm.types import GenerationRequest
-from tests.fixtures.litellm import UPSTREAM_TIMEOUT
+from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
 
 pytestmark = pytest.mark.proxy
 
@@ -167,6 +167,7 @@ def test_upstream_timeout_is_a_retryable_408(gateway, simulator, provider):
     with pytest.raises(RetryableError) as caught:
         gateway.generate(request_for(model, remote))
     assert caught.value.http_status == 408
+    settle_delayed(simulator, provider, 1)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -13,7 +13,7 @@ import httpx
 import jsonschema
 import pytest
 
-from tests.fixtures.litellm import UPSTREAM_TIMEOUT
+from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
 
 pytestmark = pytest.mark.proxy
 
@@ -175,6 +175,7 @@ def test_upstream_past_the_timeout_is_408(proxy, simulator, model):
 
     assert response.status_code == 408, response.text
     assert str(response.json()["error"]["code"]) == "408"
+    settle_delayed(simulator, provider, 1)
 
 
 def test_cooldowns_are_off_so_the_next_call_succeeds(proxy, simulator):
