@@ -244,13 +244,14 @@ def chat(call: Call) -> Response:
     if not isinstance(messages, list) or not messages:
         return error(call, 400, "Missing required parameter: 'messages'.", param="messages")
     docs, prompt = [], []
-    for message in messages:
+    for m_index, message in enumerate(messages):
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
             prompt.append(content)
             continue
-        for part in content or []:
+        for p_index, part in enumerate(content or []):
             kind = part.get("type")
+            where = f"messages[{m_index}].content[{p_index}].file"
             if kind == "text":
                 prompt.append(str(part.get("text", "")))
             elif kind == "file":
@@ -258,8 +259,17 @@ def chat(call: Call) -> Response:
                 if spec.get("file_id"):
                     stored = lookup(call, spec["file_id"])
                     if stored is None:
-                        return missing_file(call, spec["file_id"], param="file_id")
+                        return missing_file(call, spec["file_id"], param=f"{where}.file_id")
                     docs.append(Doc(*call.sim.store.text_of_file(stored)))
+                elif spec.get("file_data") and not spec.get("filename"):
+                    # The real API's (odd) answer to inline data without a filename.
+                    return error(
+                        call,
+                        400,
+                        f"Missing required parameter: '{where}.file_id'.",
+                        param=f"{where}.file_id",
+                        code="missing_required_parameter",
+                    )
                 elif spec.get("file_data"):
                     data = data_url_bytes(spec["file_data"])
                     if data is None:

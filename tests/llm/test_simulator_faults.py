@@ -438,3 +438,14 @@ def test_anthropic_structured_output_refuses_what_the_real_api_refuses(
     assert response.status_code == 400
     message = response.json()["error"]["message"]
     assert message.startswith("output_config.format.schema: ") and problem in message
+
+
+def test_openai_inline_file_needs_a_filename(http, simulator):
+    part = {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}}
+    response = http.post(
+        simulator.openai_base_url + "/chat/completions", headers=OPENAI_AUTH, json=openai_chat(part)
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "missing_required_parameter"
+    assert error["param"] == "messages[0].content[1].file.file_id"
