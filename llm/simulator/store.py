@@ -7,6 +7,7 @@ import io
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import pypdf
 
 # Gemini deletes uploaded files after 48 h; the simulator reports the same expiration time.
 GEMINI_TTL_SECONDS = 48 * 3600
+# Answers are filled from the first pages only: a 1,000-page file must not cost a minute of pypdf.
+MAX_TEXT_PAGES = 20
+TEXT_CACHE_SIZE = 256
 
 
 @dataclass
@@ -51,7 +55,7 @@ class FileStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._files: dict[tuple[str, str], StoredFile] = {}
         self._lock = threading.Lock()
-        self._text_cache: dict[str, tuple[str, int]] = {}
+        self._text_cache: OrderedDict[str, tuple[str, int]] = OrderedDict()
 
     def create(self, *, provider: str, id: str, filename: str, mime_type: str, **extra):
         path = self.root / provider / id
@@ -114,34 +118,44 @@ class FileStore:
     def text_of_file(self, stored: StoredFile) -> tuple[str, int]:
         """(text, page count) of a stored PDF, cached by content hash."""
         key = stored.sha256 or f"{stored.provider}:{stored.id}"
-        with self._lock:
-            if key in self._text_cache:
-                return self._text_cache[key]
-        with open(stored.path, "rb") as fh:
-            result = pdf_text(fh)
-        with self._lock:
-            self._text_cache[key] = result
-        return result
+        cached = self._cached(key)
+        if cached is None:
+            with open(stored.path, "rb") as fh:
+                cached = self._remember(key, pdf_text(fh))
+        return cached
 
     def text_of_bytes(self, data: bytes) -> tuple[str, int]:
         key = hashlib.sha256(data).hexdigest()
+        cached = self._cached(key)
+        if cached is None:
+            cached = self._remember(key, pdf_text(io.BytesIO(data)))
+        return cached
+
+    def _cached(self, key: str) -> tuple[str, int] | None:
         with self._lock:
             if key in self._text_cache:
+                self._text_cache.move_to_end(key)
                 return self._text_cache[key]
-        result = pdf_text(io.BytesIO(data))
+        return None
+
+    def _remember(self, key: str, result: tuple[str, int]) -> tuple[str, int]:
         with self._lock:
             self._text_cache[key] = result
+            while len(self._text_cache) > TEXT_CACHE_SIZE:
+                self._text_cache.popitem(last=False)
         return result
 
 
 def pdf_text(stream) -> tuple[str, int]:
-    """Extract the text layer; unreadable or non-PDF input gives ("", 0)."""
+    """(text of the first MAX_TEXT_PAGES pages, page count); unreadable input gives ("", 0)."""
     try:
         reader = pypdf.PdfReader(stream)
         if reader.is_encrypted:
             reader.decrypt("")
         pages = []
-        for page in reader.pages:
+        for index, page in enumerate(reader.pages):
+            if index >= MAX_TEXT_PAGES:
+                break
             try:
                 pages.append(page.extract_text() or "")
             except Exception:  # noqa: BLE001 - a bad page must not break the simulator
