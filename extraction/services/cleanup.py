@@ -12,6 +12,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -92,11 +93,33 @@ def _active_run_exists():
 
 def _claim_for_deletion(uploaded_file: UploadedFile, *, now) -> bool:
     """Compare-and-set: state (as read) -> deleted, only while no active run uses the document."""
-    return bool(
+    claimed = (
         UploadedFile.objects.filter(pk=uploaded_file.pk, state=uploaded_file.state)
         .filter(~_active_run_exists())
         .update(state=UploadedFile.State.DELETED, deleted_at=now, last_error="")
     )
+    if not claimed:
+        return False
+    # Under PostgreSQL's READ COMMITTED the NOT EXISTS above sees the statement's snapshot: a run
+    # committed while the UPDATE ran is missed. Looking again once the row says "deleted" closes
+    # that gap: a run that read the copy as active before then is seen here, and gets it back.
+    if uploaded_file.document_id is None or not _document_has_active_run(uploaded_file):
+        return True
+    try:
+        with transaction.atomic():
+            UploadedFile.objects.filter(
+                pk=uploaded_file.pk, state=UploadedFile.State.DELETED
+            ).update(state=uploaded_file.state, deleted_at=None)
+    except IntegrityError:
+        # That run already saw the copy gone and started a new one: nobody uses this one.
+        return True
+    return False
+
+
+def _document_has_active_run(uploaded_file: UploadedFile) -> bool:
+    return ExtractionRun.objects.filter(
+        document_id=uploaded_file.document_id, status__in=ExtractionRun.ACTIVE_STATUSES
+    ).exists()
 
 
 def _delete_at_provider(uploaded_file: UploadedFile) -> None:

@@ -206,3 +206,126 @@ def test_cleanup_against_the_simulator_deletes_and_collects_orphans(user, direct
     gone.refresh_from_db()
     kept.refresh_from_db()
     assert (gone.state, kept.state) == ("deleted", "active")
+
+
+def test_run_missed_by_the_update_snapshot_gets_its_copy_back(
+    user, profile, fake_gateway, monkeypatch
+):
+    """PostgreSQL's READ COMMITTED gap: the UPDATE's NOT EXISTS did not see a run committed
+    meanwhile (simulated by a subquery that finds nothing); the check after it does."""
+    from django.db.models import Exists
+
+    from extraction.models import ExtractionRun
+
+    doc = make_document(user)
+    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    make_run(doc, profile, status="queued")
+    monkeypatch.setattr(cleanup, "_active_run_exists", lambda: Exists(ExtractionRun.objects.none()))
+    report = uploaded_file_cleanup(older_than=timedelta(days=7))
+    assert [r.outcome for r in report.rows] == ["skipped_in_use"]
+    assert fake_gateway.deleted == []
+    uf.refresh_from_db()
+    assert (uf.state, uf.deleted_at) == ("active", None)
+
+
+def test_copy_replaced_by_a_new_upload_meanwhile_is_deleted(
+    user, profile, fake_gateway, monkeypatch
+):
+    """The run saw the copy gone and started a new upload: the old copy is nobody's."""
+    from django.db.models import Exists
+
+    from extraction.models import ExtractionRun
+
+    doc = make_document(user)
+    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    monkeypatch.setattr(cleanup, "_active_run_exists", lambda: Exists(ExtractionRun.objects.none()))
+
+    def run_started_and_uploads_anew(uploaded_file):
+        make_run(doc, profile, status="running")
+        UploadedFile.objects.create(
+            document=doc, route=uf.route, provider=uf.provider, state="uploading"
+        )
+        return True
+
+    monkeypatch.setattr(cleanup, "_document_has_active_run", run_started_and_uploads_anew)
+    report = uploaded_file_cleanup(older_than=timedelta(days=7))
+    assert [r.outcome for r in report.rows] == ["deleted"]
+    assert fake_gateway.deleted == [uf.remote_id]
+
+
+def _retry_when_locked(operation):
+    """SQLite's shared-cache test database answers "table is locked" at once instead of waiting
+    (the real file database waits: busy_timeout); PostgreSQL never raises it here."""
+    import time
+
+    from django.db import OperationalError
+
+    for _ in range(200):
+        try:
+            return operation()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.005)
+    raise AssertionError("still locked after 200 tries")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_race_cleanup_against_runs_starting_concurrently(user, profile, monkeypatch):
+    """Two threads: the cleanup deletes old copies while runs start on the same documents and
+    read their copy. No copy a run read as active is deleted at the provider."""
+    import threading
+
+    from django.db import connection
+
+    from extraction.services.files import DocumentFileCache
+    from tests.ops.conftest import FakeGateway
+
+    gateway = FakeGateway()
+    monkeypatch.setattr(cleanup, "_get_gateway", lambda route, provider: gateway)
+    old = timezone.now() - timedelta(days=30)
+    documents = [make_document(user, name=f"race-{i}.pdf") for i in range(40)]
+    copies = {doc.pk: make_remote(doc, uploaded_at=old).remote_id for doc in documents}
+    used, errors = [], []
+    start = threading.Barrier(2)
+
+    def start_run_and_read_copy(doc):
+        make_run(doc, profile, status="queued")
+        live = DocumentFileCache(doc)._live(route="direct", provider="gemini")
+        if live is not None and live.state == "active":
+            used.append(live.remote_id)
+
+    def worker():
+        try:
+            start.wait()
+            # From the other end than the cleanup's order, so the two meet midway.
+            for doc in reversed(documents):
+                _retry_when_locked(lambda doc=doc: start_run_and_read_copy(doc))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def cleaner():
+        try:
+            start.wait()
+            for _ in range(3):
+                _retry_when_locked(lambda: uploaded_file_cleanup(older_than=timedelta(days=7)))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker), threading.Thread(target=cleaner)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    # Which side wins each document varies from run to run (measured: from 40/0 to 8/28).
+    print(f"race: {len(used)} copies used by runs, {len(gateway.deleted)} deleted")
+    assert set(used).isdisjoint(gateway.deleted)
+    states = dict(UploadedFile.objects.values_list("remote_id", "state"))
+    assert all(states[remote_id] == "active" for remote_id in used)
+    assert all(states[remote_id] == "deleted" for remote_id in gateway.deleted)
+    assert set(states) == set(copies.values())
