@@ -6,6 +6,7 @@ Every action is a POST, behind its own permission, and calls the same services a
 from __future__ import annotations
 
 import json
+import uuid
 
 from django import forms
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -558,10 +559,10 @@ class ExtractionRunAdmin(admin.ModelAdmin):
     def compare_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        left = get_object_or_404(ExtractionRun, pk=request.GET.get("left"))
+        left = get_object_or_404(ExtractionRun, pk=_uuid_or_404(request.GET.get("left")))
         right_id = request.GET.get("right")
         if right_id:
-            right = get_object_or_404(ExtractionRun, pk=right_id)
+            right = get_object_or_404(ExtractionRun, pk=_uuid_or_404(right_id))
         else:
             right = (
                 ExtractionRun.objects.filter(document_id=left.document_id, status=Status.SUCCEEDED)
@@ -635,6 +636,13 @@ class ExtractionRunAdmin(admin.ModelAdmin):
             "admin/extraction/ops/review.html",
             self._context(request, title="Review run", run=run, form=form, rows=rows),
         )
+
+
+def _uuid_or_404(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404("No such run.") from None
 
 
 def _types(spec) -> set[str]:

@@ -346,3 +346,14 @@ def test_review_of_the_seeded_invoice_schema_with_line_items(admin_client, staff
     assert run.reviewed_result["total"] == 12.5
     assert run.reviewed_result["line_items"][0]["description"] == "B"
     assert run.result["line_items"][0]["description"] == "A"
+
+
+def test_compare_with_a_bad_or_unknown_run_id_is_a_404(admin_client, world):
+    url = reverse("admin:extraction_extractionrun_compare")
+    assert admin_client.get(url + "?left=garbage").status_code == 404
+    assert admin_client.get(url).status_code == 404
+    ok = world["ok"].pk
+    assert (
+        admin_client.get(f"{url}?left={ok}&right=00000000-0000-0000-0000-000000000000").status_code
+        == 404
+    )
