@@ -116,6 +116,8 @@ class Simulator:
         woken.set()
         self.faults.reset()
         self.settings = Settings()
+        with self.lock:
+            self.upload_sessions.clear()
         if files:
             self.store.clear()
 
