@@ -62,6 +62,11 @@ def browser_page(playwright_api, monkeypatch):
             yield page
         finally:
             browser.close()
+            # ORM calls made inside Playwright's loop use connections of their own context:
+            # closed here, or the test database could not be dropped at the end.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def _shot(page, name: str) -> None:
