@@ -122,7 +122,13 @@ def test_worker_sigkilled_mid_call_the_run_still_ends_exactly_once(cluster, simu
     simulator.latency(4.0, operation="generate")
     run = enqueue(make_document(user))
     pid = qc.claimed(run.pk, 1, timeout=30)
-    wait_for(lambda: generate_calls(simulator) >= 1, timeout=20, what="the generate call")
+    wait_for(
+        lambda: UploadedFile.objects.filter(state="active").exists(),
+        timeout=30,
+        what="the upload before the generate call",
+    )
+    time.sleep(1.0)  # the generate call is in flight (the simulator logs it when it ends)
+    assert generate_calls(simulator) == 0
     os.kill(pid, signal.SIGKILL)  # a real signal to the worker process, mid-call
     killed_at = time.monotonic()
 
