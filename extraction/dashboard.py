@@ -198,6 +198,7 @@ def dashboard_data(range_key: str | None, *, now: datetime | None = None) -> dic
         "cost_by_profile": cost_by(window, "profile__slug"),
         "latency": latency_percentiles(window),
         "queue": queue_state(now=now),
+        "simulated_runs": _runs(window).filter(simulated=True).count(),
         "files_by_state": remote_files_by_state(),
         "bytes_per_provider": remote_bytes_per_provider(),
     }

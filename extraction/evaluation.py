@@ -159,6 +159,7 @@ class Pair:
     label: str
     truth: dict
     predicted: dict | None  # None: no run to score
+    simulated: bool = False  # the prediction came from the provider simulator
 
 
 @dataclass
@@ -169,6 +170,7 @@ class Evaluation:
     documents: int = 0
     missing_runs: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
+    simulated_runs: int = 0
 
     @property
     def overall(self) -> FieldScore:
@@ -187,6 +189,7 @@ class Evaluation:
             "disagreements": [d.__dict__ for d in self.disagreements],
             "missing_runs": self.missing_runs,
             "unmatched": self.unmatched,
+            "simulated_runs": self.simulated_runs,
         }
 
 
@@ -195,6 +198,7 @@ def score_pairs(pairs: Iterable[Pair], *, fields: list[str] | None, mode: str) -
     evaluation = Evaluation(mode=mode)
     for pair in pairs:
         evaluation.documents += 1
+        evaluation.simulated_runs += pair.simulated
         if pair.predicted is None:
             evaluation.missing_runs.append(pair.label)
         predicted = pair.predicted or {}
@@ -294,18 +298,29 @@ def truth_files(directory: Path) -> list[tuple[str, Path, Path]]:
 def evaluate_against_truth_dir(
     *, profile: ExtractionProfile, directory: Path, model: str | None = None
 ) -> Evaluation:
+    files = [(stem, json_path, _sha256(pdf)) for stem, json_path, pdf in truth_files(directory)]
+    shas = {sha for _, _, sha in files}
     runs = {
-        r.document.sha256: r.result
-        for r in latest_succeeded_runs(profile=profile, model=model).order_by("created_at")
+        r.document.sha256: r
+        for r in latest_succeeded_runs(profile=profile, model=model)
+        .filter(document__sha256__in=shas)
+        .order_by("created_at")
     }
-    known = set(Document.objects.values_list("sha256", flat=True).distinct())
+    known = set(Document.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
     pairs, unmatched = [], []
-    for stem, json_path, pdf in truth_files(directory):
-        sha = _sha256(pdf)
+    for stem, json_path, sha in files:
         if sha not in known:
             unmatched.append(stem)
             continue
-        pairs.append(Pair(stem, _truth_object(json_path), runs.get(sha)))
+        run = runs.get(sha)
+        pairs.append(
+            Pair(
+                stem,
+                _truth_object(json_path),
+                run.result if run else None,
+                simulated=bool(run and run.simulated),
+            )
+        )
     evaluation = score_pairs(pairs, fields=_schema_fields(profile), mode="truth-dir")
     evaluation.unmatched = unmatched
     return evaluation
@@ -321,13 +336,18 @@ def evaluate_against_reviews(*, profile: ExtractionProfile, model: str | None = 
     for document_id, result, name in reviewed:
         truth.setdefault(document_id, (name, result))
     runs = {
-        r.document_id: r.result
+        r.document_id: r
         for r in latest_succeeded_runs(profile=profile, model=model).filter(
             document_id__in=list(truth)
         )
     }
     pairs = [
-        Pair(f"{name} ({document_id})", result or {}, runs.get(document_id))
+        Pair(
+            f"{name} ({document_id})",
+            result or {},
+            runs[document_id].result if document_id in runs else None,
+            simulated=document_id in runs and runs[document_id].simulated,
+        )
         for document_id, (name, result) in truth.items()
     ]
     return score_pairs(pairs, fields=_schema_fields(profile), mode="reviewed")
@@ -349,13 +369,18 @@ def evaluate_baseline_candidate(
         )
     }
     candidate = {
-        r.document_id: r.result
+        r.document_id: r
         for r in latest_succeeded_runs(
             profile=profile, model=candidate_model, transport=candidate_transport
         )
     }
     pairs = [
-        Pair(f"{name} ({document_id})", result or {}, candidate.get(document_id))
+        Pair(
+            f"{name} ({document_id})",
+            result or {},
+            candidate[document_id].result,
+            simulated=candidate[document_id].simulated,
+        )
         for document_id, (name, result) in baseline.items()
         if document_id in candidate
     ]

@@ -141,6 +141,13 @@ def test_dashboard_page_renders_inline_svg_with_the_numbers(admin_client, known)
     assert f'<tr data-model="{A}"><td>{A}</td><td>3</td><td class="p50">4.00</td>' in html
     assert 'data-kpi="queue-depth">queue depth<b>2</b>' in html
     assert 'class="current" data-range="7d"' in html
+    assert 'id="simulated-note"' not in html  # no simulated run in the known set
+
+
+def test_dashboard_says_when_figures_include_simulated_runs(admin_client, user, profile):
+    make_run(make_document(user), profile, simulated=True)
+    html = admin_client.get(reverse("admin-dashboard")).content.decode()
+    assert "SIMULATED: 1 run in this range was answered by the provider simulator" in html
 
 
 def test_dashboard_is_staff_only(client, user):

@@ -230,3 +230,17 @@ def test_compare_results_marks_differences():
     assert by["a"]["normalised"] and not by["a"]["exact"]
     assert not by["b"]["normalised"]
     assert by["c"]["left"] is None
+
+
+def test_evaluate_labels_simulated_runs(user, profile):
+    doc = make_document(user)
+    make_run(doc, profile, model="a/one", result={"amount": 1})
+    make_run(doc, profile, model="b/two", result={"amount": 1}, simulated=True)
+    out = io.StringIO()
+    call_command(
+        "evaluate", "--profile", profile.slug, "--baseline-model", "a/one",
+        "--candidate-model", "b/two", stdout=out,
+    )  # fmt: skip
+    assert "SIMULATED: 1 of the scored runs" in out.getvalue()
+    assert _json("--profile", profile.slug, "--baseline-model", "a/one",
+                 "--candidate-model", "b/two")["simulated_runs"] == 1  # fmt: skip

@@ -147,6 +147,11 @@ class Command(BaseCommand):
             if i == len(rows) - 1:
                 out.write("-" * (sum(widths) + 2 * (len(widths) - 1)))
             out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+        if result.simulated_runs:
+            out.write(
+                f"SIMULATED: {result.simulated_runs} of the scored runs were answered by the "
+                "provider simulator, not by a real model."
+            )
         if result.missing_runs:
             out.write(f"No succeeded run for: {', '.join(result.missing_runs)}")
         if result.unmatched:
