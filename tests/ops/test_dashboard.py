@@ -159,3 +159,18 @@ def test_dashboard_is_staff_only(client, user):
 def test_dashboard_renders_with_no_data(admin_client):
     for key in ("24h", "7d", "30d", "90d", "bogus"):
         assert admin_client.get(reverse("admin-dashboard") + f"?range={key}").status_code == 200
+
+
+def test_dashboard_queries_do_not_grow_with_the_number_of_runs(known, user, profile):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as before:
+        dashboard_data("7d", now=known["now"])
+    for i in range(30):
+        _run(make_document(user, name=f"more-{i}.pdf"), profile, created=known["now"],
+             seconds=i + 1)  # fmt: skip
+    with CaptureQueriesContext(connection) as after:
+        data = dashboard_data("7d", now=known["now"] + timedelta(seconds=1))
+    assert len(after.captured_queries) == len(before.captured_queries)
+    assert {row["model"]: row["runs"] for row in data["latency"]}[A] == 33
