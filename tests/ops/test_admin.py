@@ -357,3 +357,21 @@ def test_compare_with_a_bad_or_unknown_run_id_is_a_404(admin_client, world):
         admin_client.get(f"{url}?left={ok}&right=00000000-0000-0000-0000-000000000000").status_code
         == 404
     )
+
+
+def test_remote_copy_actions_need_their_own_permission(
+    client, django_user_model, world, fake_gateway
+):
+    clerk = django_user_model.objects.create_user("clerk2", password="pw-clerk-2", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_uploadedfile"))
+    client.force_login(clerk)
+    page = client.get(reverse("admin:extraction_uploadedfile_changelist"))
+    assert page.status_code == 200 and b"delete_remote_copy_action" not in page.content
+    remote = world["remote"]
+    _action(client, "uploadedfile", "delete_remote_copy_action", [remote.pk], confirm="yes")
+    assert fake_gateway.deleted == []
+    clerk.user_permissions.add(Permission.objects.get(codename="delete_remote_copy"))
+    clerk = django_user_model.objects.get(pk=clerk.pk)  # fresh permission cache
+    client.force_login(clerk)
+    _action(client, "uploadedfile", "delete_remote_copy_action", [remote.pk], confirm="yes")
+    assert fake_gateway.deleted == [remote.remote_id]
