@@ -136,6 +136,8 @@ def test_reextract_rejects_bad_input(profile):
         _call("--profile", "nope")
     with pytest.raises(CommandError, match="Unknown model"):
         _call("--profile", profile.slug, "--model", "nope/x")
+    with pytest.raises(CommandError, match="is not a document id"):
+        _call("--profile", profile.slug, "--document", "12")
     with pytest.raises(CommandError, match="invalid date"):
         _call("--profile", profile.slug, "--since", "yesterday-ish")
 

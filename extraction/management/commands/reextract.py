@@ -2,6 +2,7 @@
 
 import sys
 import time
+import uuid
 from datetime import datetime
 from datetime import time as dtime
 
@@ -87,6 +88,11 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1")
         if o["limit"] is not None and o["limit"] < 0:
             raise CommandError("--limit must not be negative")
+        for document_id in o["document"] or ():
+            try:
+                uuid.UUID(document_id)
+            except ValueError:
+                raise CommandError(f"--document {document_id!r} is not a document id") from None
         statuses = list(o["status"] or [])
         if o["failed_only"]:
             statuses = [ExtractionRun.Status.FAILED]
