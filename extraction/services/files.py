@@ -22,11 +22,24 @@ from django.utils import timezone
 from extraction import conf
 from extraction.models import Document, UploadedFile
 from llm.types import RemoteFile
+from remorai.errors import ApplicationError
 from remorai.logging import redact
 
 logger = logging.getLogger(__name__)
 
 State = UploadedFile.State
+
+
+class DocumentGone(ApplicationError):
+    code = "document_deleted"
+    status_code = 410
+    default_detail = "The document was deleted during the extraction."
+
+
+class RemoteCopyUnavailable(ApplicationError):
+    code = "remote_copy_unavailable"
+    status_code = 503
+    default_detail = "The document's remote copy could neither be found nor uploaded in time."
 
 
 class DocumentFileCache:
@@ -51,13 +64,16 @@ class DocumentFileCache:
     def get_or_upload(
         self, *, route: str, provider: str, model: str, upload: Callable[[], RemoteFile]
     ) -> RemoteFile:
+        give_up = time.monotonic() + 2 * conf.upload_wait_seconds() + 60
         while True:
+            if time.monotonic() > give_up:  # never loop forever, whatever the database says
+                raise RemoteCopyUnavailable(route=route, provider=provider)
             row = self._live(route=route, provider=provider)
             if row is None:
                 row = self._claim_upload(route=route, provider=provider, model=model)
                 if row is not None:
                     return self._upload(row, upload)
-                continue  # another run inserted its row first: look again
+                continue  # look again
             now = timezone.now()
             if row.state == State.ACTIVE:
                 margin = timedelta(seconds=conf.remote_file_margin_seconds())
@@ -88,6 +104,8 @@ class DocumentFileCache:
         return row.created_at < now - timedelta(seconds=conf.upload_wait_seconds())
 
     def _claim_upload(self, *, route: str, provider: str, model: str) -> UploadedFile | None:
+        if not Document.objects.filter(pk=self.document.pk).exists():
+            raise DocumentGone()
         try:
             with transaction.atomic():
                 return UploadedFile.objects.create(
@@ -99,7 +117,9 @@ class DocumentFileCache:
                     upload_lease=self.lease,
                 )
         except IntegrityError:
-            return None
+            if not Document.objects.filter(pk=self.document.pk).exists():
+                raise DocumentGone() from None
+            return None  # another run inserted its row first
 
     def _upload(self, row: UploadedFile, upload: Callable[[], RemoteFile]) -> RemoteFile:
         try:

@@ -398,6 +398,10 @@ def extraction_run_execute(*, run_id) -> str:
         )
         logger.info("run %s failed: %s", run_id, exc.code)
         return Status.FAILED
+    except ApplicationError as exc:  # from our side of the call (e.g. the file cache)
+        lease.finish(**_failed(exc.code, str(exc.detail)), **_usage_fields(recorder.recorded))
+        logger.info("run %s failed: %s", run_id, exc.code)
+        return Status.FAILED
     except Exception as exc:
         logger.exception("run %s: unexpected error", run_id)
         lease.finish(**_failed("internal_error", f"{type(exc).__name__}: {exc}"))

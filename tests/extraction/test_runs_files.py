@@ -246,3 +246,16 @@ def test_an_upload_whose_run_lost_its_lease_is_taken_over_at_once(user, settings
     row.refresh_from_db()
     assert row.state == State.FAILED
     assert UploadedFile.objects.get(state=State.ACTIVE).upload_lease is None
+
+
+@pytest.mark.django_db
+def test_a_document_deleted_meanwhile_stops_the_upload(user):
+    from extraction.services.files import DocumentGone
+
+    document = make_document(user)
+    cache = DocumentFileCache(document)
+    Document.objects.filter(pk=document.pk).delete()
+    upload = Uploader()
+    with pytest.raises(DocumentGone):
+        get(cache, upload)
+    assert upload.count == 0
