@@ -180,7 +180,6 @@ class ExtractionRunAdmin(admin.ModelAdmin):
         "document",
         "profile",
         "status",
-        "requested_model",
         "model_used",
         "route",
         "trigger",

@@ -165,3 +165,8 @@ def test_staff_uploads_extracts_sees_history_and_dashboard(
     assert page.locator("#dashboard svg").count() >= 7
     assert page.locator('[data-kpi="runs-succeeded"] b').inner_text() == "2"
     _shot(page, "08-dashboard")
+
+    # The run history with its filters.
+    page.goto(f"{live_server.url}/admin/extraction/extractionrun/?status__exact=succeeded")
+    assert page.locator("#result_list tbody tr").count() == 2
+    _shot(page, "09-runs")
