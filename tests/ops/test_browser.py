@@ -56,7 +56,7 @@ def browser_page(playwright_api, monkeypatch):
     ARTIFACTS.mkdir(exist_ok=True)
     with playwright_api() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1680, "height": 1000})
         page.set_default_timeout(30_000)
         try:
             yield page
