@@ -23,6 +23,16 @@ class Doc:
     pages: int
 
 
+# Per-request PDF page limits of the real APIs.
+MAX_PAGES = {"openai": 100, "anthropic": 100, "gemini": 1000}
+
+
+def too_many_pages(provider: str, docs: list[Doc]) -> int | None:
+    """The limit, when the documents of one request exceed it."""
+    limit = MAX_PAGES[provider]
+    return limit if sum(d.pages for d in docs) > limit else None
+
+
 @dataclass
 class Answer:
     text: str

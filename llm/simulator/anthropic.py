@@ -10,12 +10,13 @@ import base64
 import json
 from datetime import UTC, datetime
 
-from .answer import Doc, build, retry_headers
+from .answer import Doc, build, retry_headers, too_many_pages
 from .server import Call, route
 from .store import new_id
 from .wire import BadRequest, Response, page, parse_multipart
 
 FILES_BETA = "files-api-2025-04-14"
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
 FILE_OPERATIONS = {"upload", "list", "get", "delete", "content"}
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -211,6 +212,8 @@ def messages(call: Call) -> Response:
     for required in ("model", "max_tokens", "messages"):
         if required not in body:
             return error(call, 400, f"{required}: Field required")
+    if call.body.bytes_read > MAX_REQUEST_BYTES:
+        return error(call, 413, "Request exceeds the maximum allowed number of bytes.")
     docs, prompt = [], []
     system = body.get("system")
     blocks = [{"type": "text", "text": system}] if isinstance(system, str) else system or []
@@ -242,6 +245,8 @@ def messages(call: Call) -> Response:
                 docs.append(Doc(str(source.get("data", "")), 1))
             else:
                 return error(call, 400, f"document.source: unsupported type {source.get('type')}")
+    if limit := too_many_pages("anthropic", docs):
+        return error(call, 400, f"A maximum of {limit} PDF pages may be provided.")
     schema, tool_name = _schema(body)
     if schema is not None and tool_name is None:
         where = (

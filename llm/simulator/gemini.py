@@ -11,7 +11,7 @@ import json
 import time
 from datetime import UTC, datetime
 
-from .answer import THINKING_TOKENS, Doc, build
+from .answer import THINKING_TOKENS, Doc, build, too_many_pages
 from .server import Call, route
 from .store import GEMINI_TTL_SECONDS, new_id
 from .wire import Response, page
@@ -373,6 +373,8 @@ def generate(call: Call) -> Response:
                 except ValueError:
                     return error(call, 400, "Invalid value at 'contents.parts.inline_data.data'")
                 docs.append(Doc(*call.sim.store.text_of_bytes(data)))
+    if limit := too_many_pages("gemini", docs):
+        return error(call, 400, f"The document has more than {limit} pages.")
     config = _get(body, "generationConfig", "generation_config") or {}
     schema = None
     for camel, snake in (

@@ -9,7 +9,14 @@ import json
 import re
 import time
 
-from .answer import THINKING_TOKENS, Doc, build, data_url_bytes, retry_headers
+from .answer import (
+    THINKING_TOKENS,
+    Doc,
+    build,
+    data_url_bytes,
+    retry_headers,
+    too_many_pages,
+)
 from .server import Call, route
 from .store import new_id
 from .wire import BadRequest, Response, page, parse_multipart
@@ -281,6 +288,14 @@ def chat(call: Call) -> Response:
                     return error(
                         call, 400, "A file part needs file_id or file_data.", param="messages"
                     )
+    if limit := too_many_pages("openai", docs):
+        return error(
+            call,
+            400,
+            f"Invalid request: the PDF files in this request have more than {limit} pages in "
+            f"total; at most {limit} pages are supported.",
+            param="messages",
+        )
     schema, json_mode = None, False
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":

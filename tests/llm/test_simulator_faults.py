@@ -449,3 +449,30 @@ def test_openai_inline_file_needs_a_filename(http, simulator):
     error = response.json()["error"]
     assert error["code"] == "missing_required_parameter"
     assert error["param"] == "messages[0].content[1].file.file_id"
+
+
+def test_page_limits_per_request(http, simulator, tmp_path):
+    from tests.pdfgen import blank_pdf
+
+    big = tmp_path / "pages101.pdf"
+    big.write_bytes(blank_pdf(101))
+    response = openai_generate(http, simulator, openai_upload(http, simulator, big)["id"])
+    assert response.status_code == 400 and "100 pages" in response.json()["error"]["message"]
+    response = anthropic_generate(http, simulator, anthropic_upload(http, simulator, big)["id"])
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "A maximum of 100 PDF pages may be provided."
+    response = gemini_generate(http, simulator, gemini_upload(http, simulator, path=big)["uri"])
+    assert response.status_code == 200
+
+
+def test_anthropic_request_over_32_mib_is_413(http, simulator):
+    payload = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": "x" * (33 * 1024 * 1024)}],
+    }
+    response = http.post(
+        simulator.anthropic_base_url + "/v1/messages", headers=ANTHROPIC_AUTH, json=payload
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["type"] == "request_too_large"
