@@ -114,8 +114,9 @@ def idempotent(scope: str):
                                 h: response[h] for h in _REPLAYED_HEADERS if h in response
                             },
                         )
-            except IntegrityError:
-                # A concurrent request with this key won; this one was rolled back.
+            except (IntegrityError, ApplicationError):
+                # A concurrent request with this key may have won (its record, or the row it
+                # made, e.g. the active run behind a 409): then this one gets its response.
                 replay = _lookup(request, scope, key, request_hash)
                 if replay is None:
                     raise

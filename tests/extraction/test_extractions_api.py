@@ -278,3 +278,25 @@ def test_upload_idempotency_key_replays_and_refuses_another_file(api):
     # Without a key: the usual dedupe (200, the same document).
     plain = upload(api, INVOICE_PDF)
     assert plain.status_code == 200 and plain.json()["id"] == first.json()["id"]
+
+
+def test_a_concurrent_request_with_the_same_key_gets_the_winners_response(
+    api, document, enqueued, monkeypatch
+):
+    from extraction.api import idempotency
+
+    winner = start(api, document, HTTP_IDEMPOTENCY_KEY="race")
+    # The loser checked for a stored response before the winner committed: it saw none, went on,
+    # and hit the winner's active run (409) — it must answer with the winner's response instead.
+    real_lookup = idempotency._lookup
+    calls = []
+
+    def lookup_before_the_winner_committed(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real_lookup(*args)
+
+    monkeypatch.setattr(idempotency, "_lookup", lookup_before_the_winner_committed)
+    loser = start(api, document, HTTP_IDEMPOTENCY_KEY="race")
+    assert len(calls) == 2
+    assert loser.status_code == 202 and loser.json() == winner.json()
+    assert ExtractionRun.objects.count() == 1
