@@ -229,22 +229,10 @@ def messages(call: Call) -> Response:
         elif kind == "tool_result":
             prompt.append(json.dumps(block.get("content", "")))
         elif kind == "document":
-            source = block.get("source") or {}
-            if source.get("type") == "file":
-                stored = lookup(call, source.get("file_id", ""))
-                if stored is None:
-                    return missing(call, source.get("file_id", ""))
-                docs.append(Doc(*call.sim.store.text_of_file(stored)))
-            elif source.get("type") == "base64":
-                try:
-                    data = base64.b64decode(source.get("data", ""), validate=True)
-                except ValueError:
-                    return error(call, 400, "document.source.base64.data: invalid base64 data")
-                docs.append(Doc(*call.sim.store.text_of_bytes(data)))
-            elif source.get("type") == "text":
-                docs.append(Doc(str(source.get("data", "")), 1))
-            else:
-                return error(call, 400, f"document.source: unsupported type {source.get('type')}")
+            doc = _document(call, block.get("source") or {})
+            if isinstance(doc, Response):
+                return doc
+            docs.append(doc)
     if limit := too_many_pages("anthropic", docs):
         return error(call, 400, f"A maximum of {limit} PDF pages may be provided.")
     schema, tool_name = _schema(body)
@@ -305,6 +293,28 @@ def messages(call: Call) -> Response:
             200, headers=headers, content_type="text/event-stream", stream=_sse(payload)
         )
     return Response(200, payload, headers=headers)
+
+
+def _document(call: Call, source: dict) -> Doc | Response:
+    kind = source.get("type")
+    if kind == "text":
+        return Doc(str(source.get("data", "")), 1)
+    if kind == "file":
+        stored = lookup(call, source.get("file_id", ""))
+        if stored is None:
+            return missing(call, source.get("file_id", ""))
+        doc = Doc(*call.sim.store.text_of_file(stored))
+    elif kind == "base64":
+        try:
+            data = base64.b64decode(source.get("data", ""), validate=True)
+        except ValueError:
+            return error(call, 400, "document.source.base64.data: invalid base64 data")
+        doc = Doc(*call.sim.store.text_of_bytes(data))
+    else:
+        return error(call, 400, f"document.source: unsupported type {kind}")
+    if doc.pages == 0:
+        return error(call, 400, "The PDF specified was not valid.")
+    return doc
 
 
 def _schema(body: dict) -> tuple[dict | None, str | None]:

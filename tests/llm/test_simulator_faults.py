@@ -476,3 +476,32 @@ def test_anthropic_request_over_32_mib_is_413(http, simulator):
     )
     assert response.status_code == 413
     assert response.json()["error"]["type"] == "request_too_large"
+
+
+def test_anthropic_refuses_a_document_that_is_not_a_pdf(http, simulator):
+    import base64
+
+    payload = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 10,
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "document",
+                        "source": {
+                            "type": "base64",
+                            "media_type": "application/pdf",
+                            "data": base64.b64encode(b"plain text, not a PDF").decode(),
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    response = http.post(
+        simulator.anthropic_base_url + "/v1/messages", headers=ANTHROPIC_AUTH, json=payload
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The PDF specified was not valid."
