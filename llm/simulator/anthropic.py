@@ -15,9 +15,7 @@ from .server import Call, route
 from .store import new_id
 from .wire import BadRequest, Response, page, parse_multipart
 
-FILES_BETA = "files-api-2025-04-14"
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
-FILE_OPERATIONS = {"upload", "list", "get", "delete", "content"}
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
