@@ -196,6 +196,7 @@ class Handler(BaseHTTPRequestHandler):
         except BadRequest as exc:
             response = module.error(call, 400, str(exc)) if module else Response(400, str(exc))
         except Exception as exc:  # noqa: BLE001 - a simulator bug answers 500, visibly
+            logger.exception("simulator bug on %s %s", self.command, path)
             response = Response(500, {"error": {"message": f"simulator bug: {exc!r}"}})
         if not body.done and not response.drop:
             try:
