@@ -318,3 +318,17 @@ def test_reset_cuts_short_a_delayed_call_and_keeps_it_out_of_the_log(simulator):
     worker.join(10)
     assert "error" in outcome and outcome["seconds"] < 5
     assert simulator.requests() == []
+
+
+def test_gemini_stream_generate_content(simulator):
+    url = simulator.gemini_base_url + "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    payload = {"contents": [{"parts": [{"text": "hello"}]}]}
+    with httpx.Client(timeout=10) as http:
+        sse = http.post(url + "?alt=sse", headers=GEMINI_AUTH, json=payload)
+        plain = http.post(url, headers=GEMINI_AUTH, json=payload)
+    assert sse.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(line[6:]) for line in sse.text.splitlines() if line.startswith("data: ")]
+    assert events[-1]["candidates"][0]["finishReason"] == "STOP"
+    assert plain.json()[0]["candidates"][0]["content"]["parts"][0]["text"].startswith(
+        "[simulated by remorai]"
+    )
