@@ -225,7 +225,7 @@ def file_content(call: Call) -> Response:
     stored = lookup(call, call.params["id"])
     if stored is None:
         return missing_file(call, call.params["id"])
-    return Response(200, stored.path.read_bytes(), content_type="application/octet-stream")
+    return Response(200, file=stored.path, content_type="application/octet-stream")
 
 
 @route("GET", r"/v1/models", "models")

@@ -292,6 +292,17 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
             return sent
+        if response.file is not None:
+            size = response.file.stat().st_size
+            headers.setdefault("content-type", response.content_type)
+            headers["content-length"] = str(size)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            with open(response.file, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    self.wfile.write(chunk)
+            return size
         if isinstance(response.body, (bytes, bytearray)):
             payload = bytes(response.body)
         elif isinstance(response.body, str):

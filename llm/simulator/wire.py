@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
+from pathlib import Path
 from typing import Any, BinaryIO
 
 MAX_JSON_BYTES = 200 * 1024 * 1024
@@ -25,6 +26,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     stream: Iterable[bytes] | None = None  # chunked transfer (SSE)
     drop: bool = False  # close the socket without answering
+    file: Path | None = None  # body streamed from this file (with its Content-Length)
     content_type: str = "application/json"
 
 
