@@ -103,9 +103,25 @@ def label_pairs(text: str) -> list[tuple[tuple[str, ...], str]]:
     return pairs
 
 
+AMOUNT_AT_END = re.compile(r"([-−]?[$€£¥]?\s?\d[\d\s.,']*\d|\d)\s*(?:[$€£¥%]|[A-Z]{3})?\s*$")
+
+
+def amount_lines(text: str) -> list[tuple[tuple[str, ...], str]]:
+    """(words before the amount, amount) for lines ending in a number, e.g. "Subtotal 573.00"."""
+    found = []
+    for line in text.splitlines():
+        match = AMOUNT_AT_END.search(line.strip())
+        if match and match.start() > 0:
+            head = words(line.strip()[: match.start()])
+            if head:
+                found.append((head, match.group(1)))
+    return found
+
+
 class Filler:
     def __init__(self, text: str, root_schema: dict):
         self.pairs = label_pairs(text)
+        self.amounts = amount_lines(text)
         self.root = root_schema
 
     # --- schema helpers ---------------------------------------------------------------------
@@ -181,6 +197,14 @@ class Filler:
                 return min(contained, key=lambda item: item[0])[1]
         return None
 
+    def lookup_amount(self, name_candidates: list[tuple[str, ...]]) -> str | None:
+        """A number at the end of a line that starts with the name ("Total TTC 56,02 €")."""
+        for wanted in name_candidates:
+            for line_words, amount in self.amounts:
+                if wanted and line_words[: len(wanted)] == wanted:
+                    return amount
+        return None
+
     # --- filling ----------------------------------------------------------------------------
 
     def fill(self, schema: Any, path: tuple[str, ...] = ()) -> Any:
@@ -198,6 +222,9 @@ class Filler:
             return [self.fill(item_schema, path) for _ in range(minimum)]
         raw = self.lookup(self.candidates(schema, path)) if path else None
         value = coerce(raw, kinds, schema) if raw is not None else None
+        if value is None and path and kind in ("number", "integer"):
+            raw = self.lookup_amount(self.candidates(schema, path))
+            value = coerce(raw, kinds, schema) if raw is not None else None
         if value is None:
             return None if nullable else empty_value(kind, schema)
         return value

@@ -30,12 +30,12 @@ SCHEMA = {
     "additionalProperties": False,
 }
 # What the AWS invoice's text layer holds ("Invoice Number: 42183017", "Invoice Date: August 3 ,
-# 2014", "Account number:" with the value on the next line).
+# 2014", "Account number:" with the value on the next line, a total at the end of a line).
 EXPECTED = {
     "invoice_number": "42183017",
     "invoice_date": "2014-08-03",
     "account_number": 296664039561,
-    "total_amount": None,
+    "total_amount": 4.11,  # "TOTAL AMOUNT DUE ON August 3 , 2014 $4.11"
     "lines": [],
 }
 OPENAI_AUTH = {"Authorization": "Bearer sk-test"}

@@ -179,3 +179,11 @@ def test_violate_breaks_the_schema():
     broken = violate(value, INVOICE)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, INVOICE)
+
+
+def test_amounts_at_the_end_of_a_line_fill_number_fields():
+    schema = {"type": "object", "properties": {"total_amount": {"type": ["number", "null"]}}}
+    value = fill_schema(schema, text_of("AmazonWebServices.pdf"))
+    assert value["total_amount"] == truth("AmazonWebServices.json")["amount"]
+    assert fill_schema(schema, "Total amount 1 234,50 EUR") == {"total_amount": 1234.5}
+    assert fill_schema(schema, "Total amount due soon") == {"total_amount": None}
