@@ -197,6 +197,30 @@ class Filler:
                 return min(contained, key=lambda item: item[0])[1]
         return None
 
+    def repeated_items(self, item_schema: dict) -> list:
+        """Objects from repeated label groups ("Description: … Notes: … Description: …"): a
+        label seen again starts the next item."""
+        item_schema = self.main_branch(item_schema)
+        names = {words(name): name for name in (item_schema.get("properties") or {}) if words(name)}
+        if not names:
+            return []
+        groups: list[list[tuple[tuple[str, ...], str]]] = []
+        current: list[tuple[tuple[str, ...], str]] = []
+        for label, value in self.pairs:
+            if label not in names:
+                continue
+            if any(seen == label for seen, _ in current):
+                groups.append(current)
+                current = []
+            current.append((label, value))
+        if current:
+            groups.append(current)
+        items = []
+        for group in groups:
+            text = "\n".join(f"{' '.join(label)}: {value}" for label, value in group)
+            items.append(Filler(text, self.root).fill(item_schema, ()))
+        return items
+
     def lookup_amount(self, name_candidates: list[tuple[str, ...]]) -> str | None:
         """A number at the end of a line that starts with the name ("Total TTC 56,02 €")."""
         for wanted in name_candidates:
@@ -219,7 +243,11 @@ class Filler:
         if kind == "array":
             item_schema = schema.get("items") or {}
             minimum = int(schema.get("minItems") or schema.get("min_items") or 0)
-            return [self.fill(item_schema, path) for _ in range(minimum)]
+            maximum = schema.get("maxItems") or schema.get("max_items")
+            items = self.repeated_items(item_schema)
+            while len(items) < minimum:
+                items.append(self.fill(item_schema, path))
+            return items[: int(maximum)] if maximum is not None else items
         raw = self.lookup(self.candidates(schema, path)) if path else None
         value = coerce(raw, kinds, schema) if raw is not None else None
         if value is None and path and kind in ("number", "integer"):

@@ -187,3 +187,32 @@ def test_amounts_at_the_end_of_a_line_fill_number_fields():
     assert value["total_amount"] == truth("AmazonWebServices.json")["amount"]
     assert fill_schema(schema, "Total amount 1 234,50 EUR") == {"total_amount": 1234.5}
     assert fill_schema(schema, "Total amount due soon") == {"total_amount": None}
+
+
+def test_repeated_label_groups_become_array_items():
+    item = {
+        "type": "object",
+        "properties": {
+            "description": {"type": "string"},
+            "parts": {"type": ["string", "null"]},
+            "tax": {"type": ["number", "null"]},
+            "sku": {"type": ["string", "null"]},
+        },
+        "required": ["description", "parts", "tax", "sku"],
+        "additionalProperties": False,
+    }
+    schema = {"type": "object", "properties": {"lines": {"type": "array", "items": item}}}
+    value = fill_schema(schema, text_of("SammyMaystoneLinesTest.pdf"))
+    expected = truth("SammyMaystoneLinesTest.json")["line_items"]
+    assert [f"Parts: {line['parts']}" for line in value["lines"]] == [e["desc"] for e in expected]
+    assert value["lines"][0] == {
+        "description": "Repair",
+        "parts": "1 x cap_a",
+        "tax": 0.2,
+        "sku": None,
+    }
+    capped = {
+        "type": "object",
+        "properties": {"lines": {"type": "array", "items": item, "maxItems": 1}},
+    }
+    assert len(fill_schema(capped, text_of("SammyMaystoneLinesTest.pdf"))["lines"]) == 1
