@@ -88,6 +88,17 @@ class SimulatorClient:
         response.raise_for_status()
         return response.json()["requests"]
 
+    def wait_for_requests(self, count: int, *, timeout: float = 10, **filters) -> list[dict]:
+        """The log once it holds `count` matching entries (for calls made by another process)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = self.requests(**filters)
+            if len(entries) >= count:
+                return entries
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(entries)} of {count} {filters} requests after {timeout}s")
+            time.sleep(0.05)
+
     def files(self) -> list[dict]:
         return self._http.get("/_control/files").json()["files"]
 

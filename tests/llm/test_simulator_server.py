@@ -332,3 +332,15 @@ def test_gemini_stream_generate_content(simulator):
     assert plain.json()[0]["candidates"][0]["content"]["parts"][0]["text"].startswith(
         "[simulated by remorai]"
     )
+
+
+def test_wait_for_requests(simulator):
+    def later():
+        time.sleep(0.3)
+        with httpx.Client(timeout=10) as http:
+            http.get(simulator.openai_base_url + "/files", headers=OPENAI_AUTH)
+
+    threading.Thread(target=later).start()
+    assert simulator.wait_for_requests(1, timeout=5, operation="list")[0]["status"] == 200
+    with pytest.raises(TimeoutError):
+        simulator.wait_for_requests(1, timeout=0.2, operation="delete")
