@@ -90,6 +90,7 @@ class Simulator:
         self.store = FileStore(Path(data_dir))
         self.faults = FaultBook()
         self.settings = Settings()
+        self._baseline: dict | None = None
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.epoch = 0  # bumped by reset()
@@ -116,10 +117,35 @@ class Simulator:
         woken.set()
         self.faults.reset()
         self.settings = Settings()
+        self._apply_baseline()
         with self.lock:
             self.upload_sessions.clear()
         if files:
             self.store.clear()
+
+    def set_baseline(
+        self,
+        *,
+        latencies: list[tuple[str, str, float]] = (),
+        chaos: dict | None = None,
+        gemini_processing_polls: int = 0,
+    ) -> None:
+        """Latency, chaos and settings this server starts with and returns to on reset()."""
+        self._baseline = {
+            "latencies": list(latencies),
+            "chaos": chaos,
+            "gemini_processing_polls": gemini_processing_polls,
+        }
+        self._apply_baseline()
+
+    def _apply_baseline(self) -> None:
+        baseline = self._baseline
+        if not baseline:
+            return
+        for provider, operation, seconds in baseline["latencies"]:
+            self.faults.set_latency(seconds=seconds, provider=provider, operation=operation)
+        self.faults.set_chaos(baseline["chaos"])
+        self.settings.gemini_processing_polls = baseline["gemini_processing_polls"]
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:

@@ -43,7 +43,18 @@ def test_runsimulator_subprocess_serves_and_stops():
             )
             assert response.status_code == 200
             assert time.monotonic() - started >= 0.3
-        assert [e["operation"] for e in sim.requests()] == ["upload", "generate"]
+            assert [e["operation"] for e in sim.requests()] == ["upload", "generate"]
+            sim.reset()  # the command's --latency is the server's baseline: it stays
+            uploaded = openai_upload(http, sim)
+            part["file"]["file_id"] = uploaded["id"]
+            started = time.monotonic()
+            response = http.post(
+                sim.openai_base_url + "/chat/completions",
+                headers=OPENAI_AUTH,
+                json=openai_chat(part),
+            )
+            assert response.status_code == 200
+            assert time.monotonic() - started >= 0.3
     finally:
         sim.stop()
     assert sim.process.returncode is not None
@@ -56,6 +67,30 @@ def test_runsimulator_rejects_a_bad_latency(tmp_path):
 
     with pytest.raises(CommandError, match="SECONDS"):
         call_command("runsimulator", "--port", "0", "--latency", "slow")
+    with pytest.raises(CommandError, match="between 0 and 1"):
+        call_command("runsimulator", "--port", "0", "--chaos-rate", "2")
+
+
+def test_runsimulator_chaos_option():
+    sim = start_process(extra_args=["--chaos-rate", "1", "--chaos-seed", "4"])
+    try:
+        with httpx.Client(timeout=10) as http:
+            statuses = set()
+            for _ in range(6):
+                try:
+                    response = http.post(
+                        sim.gemini_base_url + "/models/gemini-2.5-flash:generateContent",
+                        headers=GEMINI_AUTH,
+                        json={"contents": [{"parts": [{"text": "hi"}]}]},
+                    )
+                    statuses.add(response.status_code)
+                except httpx.TransportError:
+                    statuses.add("dropped")
+        assert statuses - {200}  # errors or dropped connections
+        entries = sim.requests(operation="generate")
+        assert len(entries) == 6 and all(entry["fault"] for entry in entries)
+    finally:
+        sim.stop()
 
 
 def _big_chunks(total: int, chunk: int = MIB):

@@ -30,12 +30,21 @@ class Command(BaseCommand):
             default=0,
             help="Gemini files answer PROCESSING to this many GETs before ACTIVE",
         )
+        parser.add_argument(
+            "--chaos-rate",
+            type=float,
+            default=0.0,
+            help="share of generation calls given a random fault (500/503/429/drop/bad JSON)",
+        )
+        parser.add_argument("--chaos-seed", type=int, default=0, help="seed of the chaos faults")
 
     def handle(self, *args, **options):
         try:
             latencies = [_parse_latency(spec) for spec in options["latency"]]
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        if not 0 <= options["chaos_rate"] <= 1:
+            raise CommandError("--chaos-rate must be between 0 and 1")
         data_dir = Path(options["data_dir"]) if options["data_dir"] else None
         try:
             sim = Simulator(host=options["host"], port=options["port"], data_dir=data_dir)
@@ -43,9 +52,15 @@ class Command(BaseCommand):
             raise CommandError(
                 f"cannot listen on {options['host']}:{options['port']}: {exc}"
             ) from exc
-        for provider, operation, seconds in latencies:
-            sim.faults.set_latency(seconds=seconds, provider=provider, operation=operation)
-        sim.settings.gemini_processing_polls = options["gemini_processing_polls"]
+        chaos = None
+        if options["chaos_rate"]:
+            chaos = {"seed": options["chaos_seed"], "rate": options["chaos_rate"]}
+        # The command's options survive POST /_control/reset (they are this server's baseline).
+        sim.set_baseline(
+            latencies=latencies,
+            chaos=chaos,
+            gemini_processing_polls=options["gemini_processing_polls"],
+        )
         self.stdout.write(
             f"Provider simulator at {sim.url} (OpenAI {sim.url}/openai/v1, Gemini "
             f"{sim.url}/gemini, Anthropic {sim.url}/anthropic, control {sim.url}/_control/). "
