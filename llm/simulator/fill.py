@@ -118,11 +118,15 @@ def amount_lines(text: str) -> list[tuple[tuple[str, ...], str]]:
     return found
 
 
+MAX_DEPTH = 12
+
+
 class Filler:
-    def __init__(self, text: str, root_schema: dict):
+    def __init__(self, text: str, root_schema: dict, *, nested: bool = False):
         self.pairs = label_pairs(text)
         self.amounts = amount_lines(text)
         self.root = root_schema
+        self.nested = nested  # inside an array item: no further item groups (recursive schemas)
 
     # --- schema helpers ---------------------------------------------------------------------
 
@@ -200,6 +204,8 @@ class Filler:
     def repeated_items(self, item_schema: dict) -> list:
         """Objects from repeated label groups ("Description: … Notes: … Description: …"): a
         label seen again starts the next item."""
+        if self.nested:
+            return []
         item_schema = self.main_branch(item_schema)
         names = {words(name): name for name in (item_schema.get("properties") or {}) if words(name)}
         if not names:
@@ -218,7 +224,7 @@ class Filler:
         items = []
         for group in groups:
             text = "\n".join(f"{' '.join(label)}: {value}" for label, value in group)
-            items.append(Filler(text, self.root).fill(item_schema, ()))
+            items.append(Filler(text, self.root, nested=True).fill(item_schema, ()))
         return items
 
     def lookup_amount(self, name_candidates: list[tuple[str, ...]]) -> str | None:
@@ -238,6 +244,8 @@ class Filler:
             return schema["const"]
         kinds = [k for k in self.types(schema) if k != "null"] or ["string"]
         kind = kinds[0]
+        if len(path) > MAX_DEPTH:  # a recursive schema: stop where the schema allows it
+            return None if nullable else empty_value(kind, schema)
         if kind == "object":
             return self.fill_object(schema, path)
         if kind == "array":

@@ -216,3 +216,25 @@ def test_repeated_label_groups_become_array_items():
         "properties": {"lines": {"type": "array", "items": item, "maxItems": 1}},
     }
     assert len(fill_schema(capped, text_of("SammyMaystoneLinesTest.pdf"))["lines"]) == 1
+
+
+def test_recursive_schemas_terminate():
+    tree = {
+        "$defs": {
+            "Node": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}},
+                    "parent": {"anyOf": [{"$ref": "#/$defs/Node"}, {"type": "null"}]},
+                },
+            }
+        },
+        "$ref": "#/$defs/Node",
+    }
+    value = fill_schema(tree, "Name: root\nName: leaf")
+    assert value["name"] == "root"
+    assert [child["name"] for child in value["children"]] == ["root", "leaf"]
+    jsonschema.validate(value, tree)
+    endless = {"type": "object", "properties": {"self": {"$ref": "#"}}, "required": ["self"]}
+    assert fill_schema(endless, "")["self"]["self"]["self"] is not None
