@@ -346,8 +346,16 @@ def generate(call: Call) -> Response:
     for part in system.get("parts", []) if isinstance(system, dict) else []:
         if isinstance(part, dict) and "text" in part:
             prompt.append(str(part["text"]))
-    for content in contents:
-        for part in (content or {}).get("parts", []):
+    for index, content in enumerate(contents):
+        parts = (content or {}).get("parts", [])
+        if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+            return error(
+                call,
+                400,
+                f"Invalid value at 'contents[{index}].parts' "
+                "(type.googleapis.com/google.ai.generativelanguage.v1beta.Part)",
+            )
+        for part in parts:
             if "text" in part:
                 prompt.append(str(part["text"]))
             file_data = _get(part, "fileData", "file_data")

@@ -221,6 +221,12 @@ class Handler(BaseHTTPRequestHandler):
                 response, fault_name = self.run(module, call)
         except BadRequest as exc:
             response = module.error(call, 400, str(exc)) if module else Response(400, str(exc))
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:
+            # A body of the wrong shape (a string where an object belongs, …): the real APIs
+            # answer 400; the traceback is logged in case it is the simulator's own bug.
+            logger.warning("simulator: malformed %s request body", call.provider, exc_info=True)
+            message = f"Invalid request body: {type(exc).__name__}: {exc}"
+            response = module.error(call, 400, message) if module else Response(400, message)
         except Exception as exc:  # noqa: BLE001 - a simulator bug answers 500, visibly
             logger.exception("simulator bug on %s %s", self.command, path)
             response = Response(500, {"error": {"message": f"simulator bug: {exc!r}"}})

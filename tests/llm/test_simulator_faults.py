@@ -505,3 +505,37 @@ def test_anthropic_refuses_a_document_that_is_not_a_pdf(http, simulator):
     )
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "The PDF specified was not valid."
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "body"),
+    [
+        (
+            "openai",
+            "/openai/v1/chat/completions",
+            {"model": "gpt-4o", "messages": [{"role": "user", "content": ["not a part"]}]},
+        ),
+        (
+            "gemini",
+            "/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+            {"contents": [{"parts": "not a list"}]},
+        ),
+        (
+            "anthropic",
+            "/anthropic/v1/messages",
+            {"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": ["not a message"]},
+        ),
+        ("openai", "/openai/v1/chat/completions", "not json {"),
+    ],
+)
+def test_malformed_bodies_are_400_in_provider_shape(http, simulator, provider, path, body):
+    headers = {"openai": OPENAI_AUTH, "gemini": GEMINI_AUTH, "anthropic": ANTHROPIC_AUTH}
+    content = body if isinstance(body, str) else json.dumps(body)
+    response = http.post(
+        simulator.url + path,
+        headers={**headers[provider], "Content-Type": "application/json"},
+        content=content,
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "message" in error
