@@ -8,6 +8,7 @@ forever) or with a `probability`. Kinds:
   (OpenAI `insufficient_quota` 429, Gemini quota-exceeded), `message`, `code`, `error_type`.
 - ``delay``: sleep `delay` seconds, then answer normally (a delay past the client's timeout).
 - ``drop``: read the request, then close the socket without any response.
+- ``stall``: send the headers and half the body, stay silent `stall` seconds, then close.
 - ``malformed_json``: the generation's text is cut-off, unparseable JSON.
 - ``schema_violation``: the generation is JSON that breaks the requested schema.
 - ``truncated``: like malformed_json, with the provider's max-tokens finish reason.
@@ -25,7 +26,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = {"error", "delay", "drop", "malformed_json", "schema_violation", "truncated", "file_gone"}
+KINDS = {
+    "error",
+    "delay",
+    "drop",
+    "stall",
+    "malformed_json",
+    "schema_violation",
+    "truncated",
+    "file_gone",
+}
 PROVIDERS = {"openai", "gemini", "anthropic"}
 OPERATIONS = {"upload", "list", "get", "content", "delete", "generate", "models"}
 
@@ -41,6 +51,7 @@ class Fault:
     after: int = 0  # let this many matching calls through before firing
     probability: float | None = None
     delay: float = 0.0
+    stall: float = 30.0  # the "stall" kind: seconds of silence after half the answer
     retry_after: float | str | None = None
     retry_after_ms: int | None = None
     retry_delay: str | None = None

@@ -289,7 +289,10 @@ class Handler(BaseHTTPRequestHandler):
                 call.body.drain()
                 return Response(drop=True), "drop"
             call.fault = fault
-        return candidate.handler(call), _fault_label(fault) if fault else None
+        response = candidate.handler(call)
+        if fault is not None and fault.kind == "stall":
+            response.stall = fault.stall
+        return response, _fault_label(fault) if fault else None
 
     def send(self, response: Response) -> int:
         if response.drop:
@@ -349,6 +352,15 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
+        if response.stall:
+            # Half the body, a silence, then the socket closes: a read timeout mid-answer.
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.server.sim.sleep(response.stall)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return len(payload) // 2
         if self.command != "HEAD":
             self.wfile.write(payload)
         return len(payload)

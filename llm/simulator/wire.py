@@ -27,6 +27,7 @@ class Response:
     stream: Iterable[bytes] | None = None  # chunked transfer (SSE)
     drop: bool = False  # close the socket without answering
     file: Path | None = None  # body streamed from this file (with its Content-Length)
+    stall: float = 0.0  # send half the body, wait this long, close (the "stall" fault)
     content_type: str = "application/json"
 
 

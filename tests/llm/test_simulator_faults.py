@@ -539,3 +539,13 @@ def test_malformed_bodies_are_400_in_provider_shape(http, simulator, provider, p
     assert response.status_code == 400
     error = response.json()["error"]
     assert "message" in error
+
+
+def test_stall_mid_answer_is_a_read_timeout(simulator):
+    simulator.fault("stall", provider="openai", operation="list", stall=2)
+    with httpx.Client(timeout=0.5) as short:
+        started = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            short.get(simulator.openai_base_url + "/files", headers=OPENAI_AUTH)
+        assert time.monotonic() - started < 2
+        assert short.get(simulator.openai_base_url + "/files", headers=OPENAI_AUTH).is_success
