@@ -213,7 +213,7 @@ def upload(call: Call) -> Response:
         offset = int(call.header("X-Goog-Upload-Offset", "0") or 0)
         if offset != session["received"]:
             return error(call, 400, f"Invalid offset {offset}; expected {session['received']}.")
-        with open(stored.path, "ab") as sink:
+        with call.sim.store.sink(stored, append=True) as sink:
             session["received"] += call.body.copy_to(sink)
     if "finalize" not in commands:
         return Response(200, b"", headers=_status_headers("active", session["received"]))

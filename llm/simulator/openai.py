@@ -156,7 +156,7 @@ def upload(call: Call) -> Response:
             mime_type=part.content_type,
             complete=False,
         )
-        return open(created["file"].path, "wb")  # noqa: SIM115
+        return store.sink(created["file"])
 
     ctype = call.header("Content-Type")
     if "multipart/form-data" not in ctype:

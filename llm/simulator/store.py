@@ -36,10 +36,39 @@ class StoredFile:
     complete: bool = True
     # Gemini: how many GETs still answer PROCESSING before the file turns ACTIVE.
     processing_polls: int = 0
+    # Hash of the bytes written so far through a Sink (so finish() need not read them again).
+    hasher: object = None
+    written: int = 0
 
     @property
     def gone(self) -> bool:
         return self.expired or (self.expires_at is not None and time.time() > self.expires_at)
+
+
+class Sink:
+    """File writer that keeps a running sha256 and byte count on the StoredFile."""
+
+    def __init__(self, stored: StoredFile, *, append: bool = False):
+        self.stored = stored
+        if stored.hasher is None or not append:
+            stored.hasher = hashlib.sha256()
+            stored.written = 0
+        self._fh = open(stored.path, "ab" if append else "wb")  # noqa: SIM115 - closed by close()
+
+    def write(self, data: bytes) -> int:
+        self._fh.write(data)
+        self.stored.hasher.update(data)
+        self.stored.written += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def new_id(prefix: str, length: int = 24, alphabet: str = "") -> str:
@@ -67,8 +96,18 @@ class FileStore:
             self._files[(provider, id)] = stored
         return stored
 
+    def sink(self, stored: StoredFile, *, append: bool = False) -> Sink:
+        """A writer for the file's bytes that hashes them on the way."""
+        return Sink(stored, append=append)
+
     def finish(self, stored: StoredFile) -> StoredFile:
         """Record size and hash once the bytes are on disk."""
+        if stored.hasher is not None and stored.path.stat().st_size == stored.written:
+            stored.size = stored.written
+            stored.sha256 = stored.hasher.hexdigest()
+            stored.hasher = None
+            stored.complete = True
+            return stored
         digest = hashlib.sha256()
         size = 0
         with open(stored.path, "rb") as fh:

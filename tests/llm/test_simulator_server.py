@@ -1,6 +1,8 @@
 """The simulator as a server: a subprocess via runsimulator, streamed big uploads (chunked and
 multi-request Gemini), concurrency, keep-alive, SSE streaming and the control client."""
 
+import base64
+import hashlib
 import json
 import os
 import resource
@@ -165,6 +167,8 @@ def test_gemini_upload_in_several_chunks_like_google_genai(simulator):
             assert response.headers["x-goog-upload-status"] == ("final" if last else "active")
         uploaded = response.json()["file"]
         assert uploaded["sizeBytes"] == str(len(data)) and uploaded["displayName"] == "aws.pdf"
+        digest = base64.b64decode(uploaded["sha256Hash"]).decode()
+        assert digest == hashlib.sha256(data).hexdigest()
         stale = http.post(
             url,
             headers={**GEMINI_AUTH, "X-Goog-Upload-Command": "upload", "X-Goog-Upload-Offset": "0"},
