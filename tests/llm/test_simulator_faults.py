@@ -227,7 +227,7 @@ def test_latency_per_operation(http, simulator):
     started = time.monotonic()
     openai_generate(http, simulator)
     generate_seconds = time.monotonic() - started
-    assert upload_seconds < 0.3 <= 0.4 <= generate_seconds
+    assert generate_seconds >= 0.4 and upload_seconds < generate_seconds - 0.2
 
 
 def test_probability_and_chaos_are_seeded(http, simulator):
