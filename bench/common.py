@@ -1,0 +1,312 @@
+"""Shared pieces of the benchmarks: database, processes, simulator, API client, memory probes.
+
+Benchmarks run real processes (gunicorn, qcluster, the simulator) against a dedicated
+PostgreSQL database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/remorai_bench)
+that each benchmark drops, creates and migrates. Nothing here is imported by the test suite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+MANAGE = ROOT / "manage.py"
+PY = sys.executable
+SHARED_PDFS = ROOT.parent / "shared" / "pdfs"
+DB_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/remorai_bench"
+).rstrip("/")
+MiB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """Production-like settings (DEBUG off: no query log in memory), loopback HTTP."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "remorai.settings",
+        "DATABASE_URL": DB_URL,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_HSTS_SECONDS": "0",
+        "MEDIA_ROOT": str(tmp / "media"),
+        "THROTTLE_USER_RATE": "100000000/min",
+        "THROTTLE_ANON_RATE": "100000000/min",
+        "LITELLM_BASE_URL": "",
+        "LLM_SECRETS_ID": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def simulated_providers(env: dict[str, str], sim_url: str) -> dict[str, str]:
+    return {
+        **env,
+        "OPENAI_API_KEY": "sk-bench-simulated",
+        "OPENAI_BASE_URL": sim_url + "/openai/v1",
+        "GEMINI_API_KEY": "bench-simulated",
+        "GEMINI_BASE_URL": sim_url + "/gemini",
+        "ANTHROPIC_API_KEY": "sk-ant-bench-simulated",
+        "ANTHROPIC_BASE_URL": sim_url + "/anthropic",
+    }
+
+
+def reset_database(env: dict[str, str]) -> None:
+    """Drop, create and migrate the bench database."""
+    import psycopg
+
+    parts = urlsplit(DB_URL)
+    name = parts.path.lstrip("/")
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    manage(env, "migrate", "--noinput", "-v", "0")
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run(
+        [PY, str(MANAGE), *args], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if out.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
+def django_setup(env: dict[str, str]) -> None:
+    """Configure Django in this process with the bench environment (for seeding and tokens)."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def user_token(username: str = "bench") -> str:
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+class Proc:
+    """A child process in its own process group, stopped with SIGTERM then SIGKILL."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path):
+        self.name = name
+        self.log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, process_group=0
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def check(self) -> None:
+        if self.popen.poll() is not None:
+            self.log.flush()
+            tail = Path(self.log.name).read_bytes()[-3000:].decode(errors="replace")
+            raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{tail}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self.log.close()
+
+
+def wait_http(url: str, proc: Proc | None = None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None:
+            proc.check()
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answered at {url} within {timeout}s")
+
+
+def start_simulator(log_dir: Path, *args: str):
+    """`runsimulator` as a process; returns (Proc, SimulatorClient)."""
+    from llm.simulator.testing import SimulatorClient
+
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "remorai.settings_test"}
+    proc = Proc(
+        "simulator",
+        [PY, str(MANAGE), "runsimulator", "--host", "127.0.0.1", "--port", str(port), *args],
+        env,
+        log_dir,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/_control/health", proc)
+    return proc, SimulatorClient(url)
+
+
+def start_gunicorn(env: dict[str, str], log_dir: Path, workers: int = 1, threads: int = 1):
+    port = free_port()
+    proc = Proc(
+        "web",
+        [
+            PY, "-m", "gunicorn", "remorai.wsgi:application", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", str(threads), "--timeout", "600",
+        ],
+        env,
+        log_dir,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/healthz", proc)
+    return proc, url
+
+
+def start_qcluster(env: dict[str, str], log_dir: Path) -> Proc:
+    return Proc("worker", [PY, str(MANAGE), "qcluster"], env, log_dir)
+
+
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it (from /proc/<pid>/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peaks(pids: list[int]) -> dict[int, int]:
+    """Reset each process's peak RSS (VmHWM) to its current RSS; returns the RSS (KiB) now."""
+    now = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+            now[pid] = _status_kib(pid, "VmRSS")
+    return now
+
+
+def peak_growth_mib(before: dict[int, int]) -> dict[int, float]:
+    """Peak RSS since reset_peaks minus the RSS at reset, per process (MiB)."""
+    out = {}
+    for pid, rss in before.items():
+        with contextlib.suppress(OSError):
+            out[pid] = (_status_kib(pid, "VmHWM") - rss) / 1024
+    return out
+
+
+def cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:80]
+    return "?"
+
+
+def make_pdf(path: Path, *, pad_bytes: int = 0, label: str = "bench", pages: int = 1) -> Path:
+    """A valid PDF with text 'Invoice No: <label>' and, optionally, a large padding stream.
+
+    Written in chunks (never held in memory), with a correct xref table.
+    """
+    offsets = []
+    with open(path, "wb") as fh:
+
+        def obj(body: bytes) -> None:
+            offsets.append(fh.tell())
+            fh.write(f"{len(offsets)} 0 obj\n".encode() + body + b"\nendobj\n")
+
+        fh.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(pages))
+        obj(b"<< /Type /Catalog /Pages 2 0 R >>")
+        obj(f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode())
+        obj(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+        for i in range(pages):
+            text = f"BT /F1 12 Tf 72 720 Td (Invoice No: {label}-{i}) Tj ET".encode()
+            obj(
+                f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources "
+                f"<< /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
+            )
+            obj(f"<< /Length {len(text)} >>\nstream\n".encode() + text + b"\nendstream")
+        if pad_bytes:
+            offsets.append(fh.tell())
+            fh.write(f"{len(offsets)} 0 obj\n<< /Length {pad_bytes} >>\nstream\n".encode())
+            chunk = os.urandom(MiB)
+            left = pad_bytes
+            while left:
+                fh.write(chunk[: min(left, MiB)])
+                left -= min(left, MiB)
+            fh.write(b"\nendstream\nendobj\n")
+        xref = fh.tell()
+        fh.write(f"xref\n0 {len(offsets) + 1}\n0000000000 65535 f \n".encode())
+        for offset in offsets:
+            fh.write(f"{offset:010d} 00000 n \n".encode())
+        fh.write(
+            f"trailer\n<< /Size {len(offsets) + 1} /Root 1 0 R >>\n"
+            f"startxref\n{xref}\n%%EOF\n".encode()
+        )
+    return path
+
+
+def wait_runs(client: httpx.Client, run_ids: list[str], timeout: float) -> dict[str, dict]:
+    """Poll until every run is terminal; returns the final run bodies."""
+    done: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    while len(done) < len(run_ids):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(run_ids) - len(done)} runs not finished after {timeout}s")
+        for run_id in run_ids:
+            if run_id in done:
+                continue
+            body = client.get(f"/api/extractions/{run_id}/").json()
+            if body["status"] in ("succeeded", "failed", "cancelled"):
+                done[run_id] = body
+        time.sleep(0.5)
+    return done
+
+
+@contextlib.contextmanager
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="remorai-bench-") as tmp:
+        path = Path(tmp)
+        (path / "media").mkdir()
+        yield path
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
