@@ -310,3 +310,49 @@ def workdir():
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
+
+
+@contextlib.contextmanager
+def stack(tmp: Path, *, sim_args=(), workers: int = 2, web_threads: int = 1, **env_extra: str):
+    """Simulator + fresh bench database + gunicorn + qcluster; yields a namespace."""
+    from types import SimpleNamespace
+
+    procs: list[Proc] = []
+    try:
+        sim_proc, sim = start_simulator(tmp, *sim_args)
+        procs.append(sim_proc)
+        env = simulated_providers(base_env(tmp, Q_WORKERS=str(workers), **env_extra), sim.url)
+        reset_database(env)
+        django_setup(env)
+        token = user_token()
+        web, url = start_gunicorn(env, tmp, threads=web_threads)
+        procs.append(web)
+        worker = start_qcluster(env, tmp)
+        procs.append(worker)
+        client = httpx.Client(
+            base_url=url, headers={"Authorization": f"Token {token}"}, timeout=600
+        )
+        yield SimpleNamespace(sim=sim, web=web, worker=worker, client=client, url=url, env=env)
+        client.close()
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+
+
+def upload(client: httpx.Client, path: Path) -> str:
+    with open(path, "rb") as fh:
+        response = client.post(
+            "/api/documents/", files={"file": (path.name, fh, "application/pdf")}
+        )
+    if response.status_code not in (200, 201):
+        raise RuntimeError(f"upload {response.status_code}: {response.text[:500]}")
+    return response.json()["id"]
+
+
+def extract(client: httpx.Client, document_id: str, **body) -> str:
+    response = client.post(
+        f"/api/documents/{document_id}/extractions/", json={"profile": "invoice", **body}
+    )
+    if response.status_code != 202:
+        raise RuntimeError(f"extract {response.status_code}: {response.text[:500]}")
+    return response.json()["id"]
