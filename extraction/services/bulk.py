@@ -75,8 +75,12 @@ def reextract_candidates(
 
 
 def _enqueue_all(run_ids: list) -> None:
-    for run_id in run_ids:
-        enqueue_task(run_id)
+    # One transaction per batch: with the ORM broker each task is an INSERT, and committing
+    # each one alone (autocommit) made 10,000 re-extractions take 15 s instead of 3 s. Should
+    # the batch fail, its runs stay queued with no task: the sweeper enqueues them again.
+    with transaction.atomic():
+        for run_id in run_ids:
+            enqueue_task(run_id)
 
 
 def extraction_runs_reextract(
