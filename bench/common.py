@@ -356,3 +356,61 @@ def extract(client: httpx.Client, document_id: str, **body) -> str:
     if response.status_code != 202:
         raise RuntimeError(f"extract {response.status_code}: {response.text[:500]}")
     return response.json()["id"]
+
+
+SEED_SQL = """
+WITH docs AS (
+    INSERT INTO extraction_document
+        (id, original_name, file, sha256, size_bytes, page_count, is_encrypted, pdf_metadata,
+         created_at, owner_id)
+    SELECT gen_random_uuid(), 'bench-' || i || '.pdf', 'bench/' || i || '.pdf',
+           lpad(to_hex(i), 64, '0'), 1000 + i, 1 + i %% 30, false, '{}'::jsonb,
+           now() - make_interval(secs => %(n)s - i), %(owner)s
+    FROM generate_series(1, %(n)s) AS i
+    RETURNING id, created_at, size_bytes
+)
+INSERT INTO extraction_extractionrun
+    (id, profile_version, instructions, schema, requested_model, fallback_models, transport,
+     model_used, route, status, result, raw_output, simulated, error_code, error_message,
+     input_tokens, output_tokens, document_tokens, cost_usd, created_at, queued_at, started_at,
+     finished_at, attempt_count, cancel_requested, trigger, idempotency_key, document_id,
+     profile_id)
+SELECT gen_random_uuid(), 1, 'Extract.', '{"type": "object"}'::jsonb, %(model)s, '[]'::jsonb,
+       'file', %(model)s, 'direct', 'succeeded',
+       jsonb_build_object('invoice_number', 'INV-' || size_bytes), '', true, '', '',
+       1200, 80, 1000, 0.000420, created_at, created_at, created_at, created_at + interval '2s',
+       1, false, 'api', '', id, %(profile)s
+FROM docs
+"""
+
+
+def seed_runs(n: int, *, username: str = "bench", profile_slug: str = "invoice") -> None:
+    """n documents of `username`, each with one succeeded run of the profile (one SQL statement)."""
+    import psycopg
+
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        owner = conn.execute(
+            "SELECT id FROM auth_user WHERE username = %s", (username,)
+        ).fetchone()[0]
+        profile, model = conn.execute(
+            "SELECT id, default_model FROM extraction_extractionprofile WHERE slug = %s",
+            (profile_slug,),
+        ).fetchone()
+        conn.execute(SEED_SQL, {"n": n, "owner": owner, "profile": profile, "model": model})
+        conn.execute("ANALYZE extraction_document")
+        conn.execute("ANALYZE extraction_extractionrun")
+
+
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a child to completion: (wall seconds, peak RSS MiB of the child, stdout)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        popen = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(popen.pid, 0)
+        elapsed = time.perf_counter() - started
+        popen.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if popen.returncode:
+        raise RuntimeError(f"{' '.join(argv[1:3])} failed ({popen.returncode}):\n{text[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, text
