@@ -26,6 +26,7 @@ from extraction.services.runs import (
     extraction_run_retry,
 )
 from remorai.errors import ApplicationError
+from remorai.pagination import CappedCountPagination
 
 
 class UnknownProfile(ApplicationError):
@@ -105,6 +106,7 @@ class DocumentExtractionsView(generics.ListAPIView):
 class ExtractionListView(generics.ListAPIView):
     serializer_class = ExtractionRunSerializer
     filterset_class = ExtractionRunFilter
+    pagination_class = CappedCountPagination  # no COUNT(*) over the whole history per page
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
