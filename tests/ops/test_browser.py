@@ -126,16 +126,18 @@ def test_staff_uploads_extracts_sees_history_and_dashboard(
     _shot(page, "05-run")
 
     # A reviewer corrects two fields; the model's output stays as it was.
+    run.refresh_from_db()
+    model_output = run.result
     page.click("a.run-review")
     page.wait_for_selector("#review-form")
-    page.fill("#id_total", "4.11")
-    page.fill("#id_currency", "USD")
+    page.fill("#id_total", "12345.67")
+    page.fill("#id_currency", "XTS")  # ISO 4217's code for testing: no invoice says it
     _shot(page, "06-review")
     page.click("#review-form input[type=submit]")
     page.wait_for_selector("pre.run-reviewed-result")
     run.refresh_from_db()
-    assert (run.reviewed_result["total"], run.reviewed_result["currency"]) == (4.11, "USD")
-    assert run.result["total"] is None
+    assert (run.reviewed_result["total"], run.reviewed_result["currency"]) == (12345.67, "XTS")
+    assert run.result == model_output
 
     # Re-extract with another model from the run's page, then compare the two runs.
     page.click("a.run-reextract")
