@@ -27,6 +27,18 @@ _CRYPT_METHODS = {"/V2": "RC4", "/AESV2": "AES-128", "/AESV3": "AES-256"}
 # pypdf repairs a damaged cross-reference table by reading the whole file into memory (twice
 # over, briefly). Up to this size we let it; a larger file that needs repair is refused.
 MAX_REPAIR_BYTES = 32 * 1024 * 1024
+# Intake decodes only structure (cross-reference and object streams, the page tree, metadata):
+# no legitimate one comes near this once inflated, while a decompression bomb stops here.
+MAX_DECODED_BYTES = 16 * 1024 * 1024
+_DECODED_LIMITS = (
+    "maximum_declared_stream_length",
+    "array_based_stream_maximum_output_length",
+    "jbig2_maximum_output_length",
+    "lzw_maximum_output_length",
+    "run_length_maximum_output_length",
+    "zlib_maximum_output_length",
+    "brotli_maximum_output_length",
+)
 
 
 class _RepairTooLarge(Exception):
@@ -86,12 +98,14 @@ def pdf_inspect(stream: BinaryIO, *, max_pages: int, start: int = 0) -> PdfInfo:
     bounded whatever the file's size (MAX_REPAIR_BYTES at most, for a damaged file).
     """
     window = _PdfWindow(stream, start=start, max_read=MAX_REPAIR_BYTES)
-    # pypdf's decompression and structure limits stay on (they are its defaults); the page tree
-    # bound is tightened so that walking it stops soon after MAX_PDF_PAGES leaves.
+    # pypdf's structure limits stay on; the page tree bound is tightened so that walking it stops
+    # soon after MAX_PDF_PAGES leaves, and decompression stops at MAX_DECODED_BYTES per stream
+    # (pypdf's default, 75 MB, let a 3.5 KB xref-stream bomb grow the heap by 147 MiB).
     page_tree_bound = max_pages * 4 + 1000
     with apply_configuration(
         page_tree_maximum_entries=page_tree_bound,
         page_tree_maximum_page_entries=page_tree_bound * 64,
+        **{name: MAX_DECODED_BYTES for name in _DECODED_LIMITS},
     ):
         try:
             reader = PdfReader(window, strict=False)
