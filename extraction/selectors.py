@@ -31,8 +31,25 @@ def document_get(*, owner, document_id) -> Document:
     return document
 
 
+LIST_DEFERRED = (
+    "instructions",
+    "schema",
+    "raw_output",
+    "reviewed_result",
+    "profile__instructions",
+    "profile__schema",
+    "profile__fallback_models",
+)
+
+
 def extraction_run_list(*, owner, document: Document | None = None) -> QuerySet[ExtractionRun]:
-    runs = ExtractionRun.objects.filter(document__owner=owner).select_related("profile")
+    # Lists show none of the large columns: a page of 50 decoding each run's and its profile's
+    # instructions and schemas cost more than the rest of the request.
+    runs = (
+        ExtractionRun.objects.filter(document__owner=owner)
+        .select_related("profile")
+        .defer(*LIST_DEFERRED)
+    )
     if document is not None:
         runs = runs.filter(document=document)
     return runs.order_by("-created_at", "-pk")

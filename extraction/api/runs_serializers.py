@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -79,6 +81,9 @@ class AttemptSerializer(serializers.ModelSerializer):
         ]
 
 
+_URL_PLACEHOLDER = ExtractionRun(pk=uuid.UUID(int=0))
+
+
 def run_url(run: ExtractionRun, request=None) -> str:
     path = reverse("api:extraction-detail", kwargs={"run_id": run.pk})
     return request.build_absolute_uri(path) if request is not None else path
@@ -128,7 +133,13 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, run) -> str:
-        return run_url(run, self.context.get("request"))
+        # One reverse() per page, not per run (a list page is 50-200 of them).
+        root = self.root if self.root is not None else self
+        template = getattr(root, "_run_url_template", None)
+        if template is None:
+            template = run_url(_URL_PLACEHOLDER, self.context.get("request"))
+            root._run_url_template = template
+        return template.replace(str(_URL_PLACEHOLDER.pk), str(run.pk))
 
     @extend_schema_field(RunErrorSerializer(allow_null=True))
     def get_error(self, run):
