@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate venv clean synth synth-test
+.PHONY: run test lint format migrate venv clean synth synth-test bench
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
@@ -38,6 +38,11 @@ format: venv
 
 test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Benchmarks (bench/, docs/benchmarks.md), never run by the test suite: all of them, or some with
+# `make bench B=b3` / `make bench B="b1 b4"`. Needs PostgreSQL (BENCH_DATABASE_URL).
+bench: venv
+	$(PY) bench/run.py $(B)
 
 # Deployment as code (deploy/, docs/deploy.md): the CDK app in its own venv, run offline with the
 # machine's Node.js. `make synth CDK_CONTEXT="-c litellm_enabled=false"` passes context values.
