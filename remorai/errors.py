@@ -66,3 +66,15 @@ def exception_handler(exc, context):
         detail = response.data.get("detail", str(exc)) if isinstance(response.data, dict) else exc
         response.data = {"code": code, "detail": str(detail)}
     return response
+
+
+def not_found(request, exception=None):
+    """handler404: under /api/ a URL that matches no route (e.g. a malformed id) answers the
+    API's JSON error like every other 404; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

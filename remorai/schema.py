@@ -11,3 +11,35 @@ class ErrorSerializer(serializers.Serializer):
 
 def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ErrorSerializer, description=description)
+
+
+# Error answers every operation can give, added where a view's own @extend_schema does not list
+# them (found by schemathesis: tests/reliability/test_api_fuzz.py).
+_COMMON_ERRORS = {
+    "400": "Invalid input (a query parameter or the body).",
+    "401": "Not authenticated.",
+    "404": "Not found (or not yours), or no such page.",
+    "429": "Too many requests (throttled).",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: document 400/401/404/429 where they can occur."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            parameters = operation.get("parameters", [])
+            wanted = {"429"}
+            if operation.get("security") and {} not in operation["security"]:
+                wanted.add("401")
+            if "{" in path or any(p.get("name") == "page" for p in parameters):
+                wanted.add("404")
+            if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
+                wanted.add("400")
+            for status in sorted(wanted):
+                operation["responses"].setdefault(
+                    status, {"description": _COMMON_ERRORS[status], "content": error}
+                )
+    return result

@@ -14,3 +14,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("extraction.api.urls")),
 ]
+
+# JSON 404s under /api/ (remorai/errors.py).
+handler404 = "remorai.errors.not_found"
