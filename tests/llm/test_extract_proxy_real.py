@@ -6,7 +6,6 @@ here every status, header and message the policy sees went through LiteLLM's own
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,27 +14,16 @@ from llm.errors import QuotaExceeded, RequestRejected
 from llm.gateways import reset_gateways
 from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
 from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
+from tests.llm.invoice import PDF, SCHEMA
 
 pytestmark = [pytest.mark.proxy, pytest.mark.usefixtures("llm_settings")]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
 MODELS = {
     "openai": "openai/gpt-4o",
     "gemini": "gemini/gemini-2.5-flash",
     "anthropic": "anthropic/claude-sonnet-4-6",
 }
 PROVIDERS = sorted(MODELS)
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "description": {"type": ["string", "null"]},
-        "notes": {"type": ["string", "null"]},
-        "total": {"type": ["number", "null"]},
-    },
-    "required": ["description", "notes", "total"],
-    "additionalProperties": False,
-}
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import tracemalloc
 from decimal import Decimal
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -27,9 +26,8 @@ from llm.gateways.gemini import GeminiDirect
 from llm.gateways.litellm_proxy import LiteLLMProxy
 from llm.gateways.openai import OpenAIDirect
 from llm.types import GenerationRequest
+from tests.llm.invoice import PDF
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
 SCHEMA = {
     "type": "object",
     "properties": {

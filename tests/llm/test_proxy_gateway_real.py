@@ -5,7 +5,6 @@ the proxy passes on lands in the llm.errors class the policy dispatches on."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -21,27 +20,16 @@ from llm.gateways import get_gateway, reset_gateways
 from llm.gateways.litellm_proxy import LiteLLMProxy
 from llm.types import GenerationRequest
 from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
+from tests.llm.invoice import PDF, SCHEMA
 
 pytestmark = pytest.mark.proxy
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
 MODELS = {
     "openai": "openai/gpt-4o",
     "gemini": "gemini/gemini-2.5-flash",
     "anthropic": "anthropic/claude-sonnet-4-5",
 }
 PROVIDERS = sorted(MODELS)
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "description": {"type": ["string", "null"]},
-        "notes": {"type": ["string", "null"]},
-        "total": {"type": ["number", "null"]},
-    },
-    "required": ["description", "notes", "total"],
-    "additionalProperties": False,
-}
 
 
 @pytest.fixture

@@ -7,18 +7,16 @@ errors come back through the proxy. Proves both the simulator's fidelity and our
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
 
 from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
+from tests.llm.invoice import INSTRUCTIONS, PDF
+from tests.llm.invoice import SCHEMA_WITH_PO as SCHEMA
 
 pytestmark = pytest.mark.proxy
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
 
 # One model per provider for the full cycle; test_every_configured_model covers the rest.
 MODELS = {
@@ -26,18 +24,6 @@ MODELS = {
     "gemini": "gemini/gemini-2.5-flash",
     "anthropic": "anthropic/claude-sonnet-4-5",
 }
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "description": {"type": ["string", "null"]},
-        "notes": {"type": ["string", "null"]},
-        "po_number": {"type": ["string", "null"]},
-        "total": {"type": ["number", "null"]},
-    },
-    "required": ["description", "notes", "po_number", "total"],
-    "additionalProperties": False,
-}
-INSTRUCTIONS = "Extract the fields of this invoice as JSON."
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import anthropic
 import jsonschema
@@ -17,22 +16,10 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
-pytestmark = pytest.mark.sdk
+from tests.llm.invoice import INSTRUCTIONS, PDF
+from tests.llm.invoice import SCHEMA_WITH_PO as SCHEMA
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "description": {"type": ["string", "null"]},
-        "notes": {"type": ["string", "null"]},
-        "po_number": {"type": ["string", "null"]},
-        "total": {"type": ["number", "null"]},
-    },
-    "required": ["description", "notes", "po_number", "total"],
-    "additionalProperties": False,
-}
-INSTRUCTIONS = "Extract the fields of this invoice as JSON."
+pytestmark = pytest.mark.sdk
 
 
 def expected_answer() -> dict:

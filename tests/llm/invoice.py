@@ -1,0 +1,35 @@
+"""The invoice the real-wire LLM tests send (a shared/pdfs truth PDF) and the schemas they ask for:
+one copy, so the proxy, SDK and gateway tests keep asking the same question of the same document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
+
+# test_extract_proxy_real and test_proxy_gateway_real
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "description": {"type": ["string", "null"]},
+        "notes": {"type": ["string", "null"]},
+        "total": {"type": ["number", "null"]},
+    },
+    "required": ["description", "notes", "total"],
+    "additionalProperties": False,
+}
+# test_proxy_real and test_sdks_real: the same plus the PO number
+SCHEMA_WITH_PO = {
+    "type": "object",
+    "properties": {
+        "description": {"type": ["string", "null"]},
+        "notes": {"type": ["string", "null"]},
+        "po_number": {"type": ["string", "null"]},
+        "total": {"type": ["number", "null"]},
+    },
+    "required": ["description", "notes", "po_number", "total"],
+    "additionalProperties": False,
+}
+# test_proxy_real and test_sdks_real
+INSTRUCTIONS = "Extract the fields of this invoice as JSON."
