@@ -32,28 +32,6 @@ FIELDS = {
 LIST_URL = "/api/documents/"
 
 
-@pytest.fixture
-def storage_dir(tmp_path, settings):
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root)},
-        },
-    }
-    return root
-
-
-@pytest.fixture
-def temp_dir(tmp_path, settings):
-    path = tmp_path / "tmp"
-    path.mkdir()
-    settings.FILE_UPLOAD_TEMP_DIR = str(path)
-    return path
-
-
 def files_under(path: Path) -> list[Path]:
     return [p for p in path.rglob("*") if p.is_file()]
 
