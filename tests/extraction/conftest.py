@@ -2,6 +2,9 @@
 
 import pytest
 
+from extraction.services import runs
+from tests.extraction.pipeline import FakeExtract, make_document
+
 
 @pytest.fixture
 def storage_dir(tmp_path, settings):
@@ -25,3 +28,24 @@ def temp_dir(tmp_path, settings):
     path.mkdir()
     settings.FILE_UPLOAD_TEMP_DIR = str(path)
     return path
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Records the run ids the run services hand to the queue, instead of queueing them."""
+    ids = []
+    monkeypatch.setattr(runs, "enqueue_task", ids.append)
+    return ids
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """The run services call this FakeExtract instead of llm.service.extract."""
+    fake = FakeExtract()
+    monkeypatch.setattr(runs, "_llm_extract", fake)
+    return fake
+
+
+@pytest.fixture
+def document(user):
+    return make_document(user)

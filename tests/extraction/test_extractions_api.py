@@ -9,9 +9,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from extraction.models import ExtractionRun, IdempotencyRecord
-from extraction.services import runs
 from extraction.services.runs import extraction_run_execute
-from tests.extraction.pipeline import FakeExtract, make_document, seeded_profile
+from tests.extraction.pipeline import make_document, seeded_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -21,25 +20,6 @@ Status = ExtractionRun.Status
 @pytest.fixture(autouse=True)
 def profiles():
     return seeded_profile("invoice"), seeded_profile("summary")
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    ids = []
-    monkeypatch.setattr(runs, "enqueue_task", ids.append)
-    return ids
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    fake = FakeExtract()
-    monkeypatch.setattr(runs, "_llm_extract", fake)
-    return fake
-
-
-@pytest.fixture
-def document(user):
-    return make_document(user)
 
 
 def start_url(document):

@@ -20,30 +20,11 @@ from extraction.services.runs import (
     extraction_runs_sweep,
 )
 from llm import errors as llm_errors
-from tests.extraction.pipeline import FakeExtract, make_document, seeded_profile
+from tests.extraction.pipeline import seeded_profile
 
 pytestmark = pytest.mark.django_db
 
 Status = ExtractionRun.Status
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    fake = FakeExtract()
-    monkeypatch.setattr(runs, "_llm_extract", fake)
-    return fake
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    ids = []
-    monkeypatch.setattr(runs, "enqueue_task", ids.append)
-    return ids
-
-
-@pytest.fixture
-def document(user):
-    return make_document(user)
 
 
 @pytest.fixture
