@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Q
 
+from extraction.api.filters import UtcIsoDateTimeFromToRangeFilter
 from extraction.models import ExtractionRun, Route
 
 
@@ -14,7 +15,7 @@ class ExtractionRunFilter(django_filters.FilterSet):
         method="filter_model", help_text="Requested model or model used."
     )
     route = django_filters.ChoiceFilter(choices=Route.choices)
-    created = django_filters.IsoDateTimeFromToRangeFilter(
+    created = UtcIsoDateTimeFromToRangeFilter(
         field_name="created_at", help_text="created_after / created_before (ISO 8601)."
     )
 

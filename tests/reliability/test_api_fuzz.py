@@ -10,6 +10,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
@@ -30,7 +32,19 @@ NOT_CHECKED = [positive_data_acceptance, negative_data_rejection]
 
 
 @pytest.fixture
-def token(db, django_user_model, monkeypatch):
+def keep_connection():
+    """Requests go straight to the WSGI app (not Django's test client), so its request
+    signals would close the test's database connection (PostgreSQL) after each request: keep
+    it open the way django.test.Client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(db, keep_connection, django_user_model, monkeypatch):
     # Throttling answers 429 by design; fuzzing sends far more than the rates allow.
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": None, "user": None})
     user = django_user_model.objects.create_user(username="fuzzer", password="pw-fuzz-123")
@@ -68,3 +82,32 @@ def test_the_schema_documents_the_common_errors():
     assert {"200", "400", "401", "404", "429"} <= set(listing)
     cancel = paths["/api/extractions/{run_id}/cancel/"]["post"]["responses"]
     assert {"200", "401", "404", "409", "429"} <= set(cancel)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "3472-09-21T04:20:42-17:13",  # PostgreSQL refuses offsets beyond ±15:59 (was a 500)
+        "9999-12-31T23:59:59-05:00",  # overflows when converted to UTC
+        "0001-01-01T00:00:00+05:00",
+    ],
+)
+@pytest.mark.parametrize("url", ["/api/documents/", "/api/extractions/"])
+def test_extreme_datetime_filters_are_never_a_500(api, url, value):
+    for name in ("created_after", "created_before"):
+        response = api.get(url, {name: value})
+        assert response.status_code in (200, 400), (name, value, response.content)
+        if response.status_code == 400:
+            assert response.json()["code"]
+
+
+def test_datetime_filters_with_an_offset_still_filter(api, user):
+    make_document(user)
+    assert (
+        api.get("/api/documents/", {"created_after": "2000-01-01T00:00:00-12:00"}).json()["count"]
+        == 1
+    )
+    assert (
+        api.get("/api/documents/", {"created_before": "2000-01-01T00:00:00+14:00"}).json()["count"]
+        == 0
+    )
