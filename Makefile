@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate venv clean synth synth-test bench
+.PHONY: run test lint format migrate venv clean synth synth-test bench soak
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
@@ -43,6 +43,16 @@ test: lint
 # `make bench B=b3` / `make bench B="b1 b4"`. Needs PostgreSQL (BENCH_DATABASE_URL).
 bench: venv
 	$(PY) bench/run.py $(B)
+
+# The long chaos soak (tests/reliability/, docs/reliability.md): 300 extractions under ~20% random
+# provider faults with 3 worker SIGKILLs, on PostgreSQL. CI runs the same test with 60 runs, 1 kill.
+SOAK_RUNS ?= 300
+SOAK_KILLS ?= 3
+SOAK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/remorai_soak
+soak: venv
+	SOAK_RUNS=$(SOAK_RUNS) SOAK_KILLS=$(SOAK_KILLS) DATABASE_URL=$(SOAK_DATABASE_URL) \
+	  $(VENV)/bin/pytest tests/reliability/test_chaos_soak.py -m chaos -s -p no:cacheprovider \
+	  -o timeout=3600 $(PYTEST_ARGS)
 
 # Deployment as code (deploy/, docs/deploy.md): the CDK app in its own venv, run offline with the
 # machine's Node.js. `make synth CDK_CONTEXT="-c litellm_enabled=false"` passes context values.
