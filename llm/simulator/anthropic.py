@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 
 from .answer import Doc, build, retry_headers, too_many_pages
+from .calls import live_file, model_in_body
 from .server import Call, route
 from .store import new_id
 from .wire import BadRequest, Response, page, parse_multipart
@@ -81,8 +82,7 @@ def authenticate(call: Call) -> Response | None:
 
 
 def model_of(call: Call) -> str | None:
-    body = call.json()
-    return body.get("model") if isinstance(body, dict) else None
+    return model_in_body(call)
 
 
 def model_not_found(call: Call) -> Response:
@@ -107,11 +107,7 @@ def file_json(stored) -> dict:
 
 
 def lookup(call: Call, file_id: str):
-    stored = call.sim.store.get("anthropic", file_id)
-    faulted = call.fault is not None and call.fault.kind == "file_gone"
-    if stored is None or stored.gone or faulted:
-        return None
-    return stored
+    return live_file(call, "anthropic", file_id)
 
 
 def missing(call: Call, file_id: str) -> Response:

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from .answer import THINKING_TOKENS, Doc, build, too_many_pages
+from .calls import live_file
 from .server import Call, route
 from .store import GEMINI_TTL_SECONDS, new_id
 from .wire import Response, page
@@ -188,11 +189,8 @@ def gone(call: Call, file_id: str) -> Response:
 
 
 def lookup(call: Call, file_id: str):
-    stored = call.sim.store.get("gemini", file_id)
-    faulted = call.fault is not None and call.fault.kind == "file_gone"
-    if stored is None or not stored.complete or stored.gone or faulted:
-        return None
-    return stored
+    stored = live_file(call, "gemini", file_id)
+    return stored if stored is not None and stored.complete else None
 
 
 @route("POST", r"/upload" + VERSION + r"/files", "upload")

@@ -17,6 +17,7 @@ from .answer import (
     retry_headers,
     too_many_pages,
 )
+from .calls import live_file, model_in_body
 from .server import Call, route
 from .store import new_id
 from .wire import BadRequest, Response, page, parse_multipart
@@ -98,8 +99,7 @@ def authenticate(call: Call) -> Response | None:
 
 
 def model_of(call: Call) -> str | None:
-    body = call.json()
-    return body.get("model") if isinstance(body, dict) else None
+    return model_in_body(call)
 
 
 def model_not_found(call: Call) -> Response:
@@ -133,11 +133,7 @@ def missing_file(call: Call, file_id: str, param="id") -> Response:
 
 
 def lookup(call: Call, file_id: str):
-    stored = call.sim.store.get("openai", file_id)
-    gone = call.fault is not None and call.fault.kind == "file_gone"
-    if stored is None or stored.gone or gone:
-        return None
-    return stored
+    return live_file(call, "openai", file_id)
 
 
 @route("POST", r"/v1/files", "upload")
