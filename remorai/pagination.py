@@ -35,6 +35,7 @@ class CappedCountPagination(PageNumberPagination):
 
     django_paginator_class = CappedCountPaginator
     count_cap = 1_000
+    max_offset = 10**12  # rows; a larger page number is a 404 (found by API fuzzing: was a 500)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -47,6 +48,11 @@ class CappedCountPagination(PageNumberPagination):
             wanted = int(page_number)
         except (TypeError, ValueError):
             wanted = 1
+        if wanted * page_size > self.max_offset:  # LIMIT would overflow the database's bigint
+            message = self.invalid_page_message.format(
+                page_number=page_number, message="That page is beyond any history."
+            )
+            raise NotFound(message)
         paginator.count_to = max(self.count_cap, wanted * page_size)
         try:
             self.page = paginator.page(page_number)

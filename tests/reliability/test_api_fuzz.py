@@ -111,3 +111,12 @@ def test_datetime_filters_with_an_offset_still_filter(api, user):
         api.get("/api/documents/", {"created_before": "2000-01-01T00:00:00+14:00"}).json()["count"]
         == 0
     )
+
+
+@pytest.mark.parametrize("page", ["576198310109273381547295113216", str(2**31), "-1", "0", "x"])
+def test_absurd_page_numbers_are_404_not_500(api, user, page):
+    make_document(user)
+    for url in ("/api/documents/", "/api/extractions/"):
+        response = api.get(url, {"page": page})
+        assert response.status_code == 404, (url, page, response.content)
+        assert response.json()["code"] == "not_found"
