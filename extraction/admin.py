@@ -5,7 +5,6 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -13,6 +12,7 @@ from django.utils.html import format_html
 
 from extraction import admin_files, admin_profiles  # noqa: F401 - registers their admins
 from extraction.admin_runs import ExtractionRunInline, UploadedFileInline, model_choices
+from extraction.downloads import document_download
 from extraction.errors import UploadTooLarge
 from extraction.models import Document, ExtractionProfile, Trigger
 from extraction.services.documents import document_delete
@@ -166,14 +166,7 @@ class DocumentAdmin(admin.ModelAdmin):
         document = get_object_or_404(Document, pk=document_id)
         if not self.has_view_permission(request, document):
             raise PermissionDenied
-        response = FileResponse(
-            document.file.open("rb"),
-            as_attachment=True,
-            filename=document.original_name,
-            content_type="application/pdf",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return document_download(document)
 
     @admin.display(description="metadata")
     def metadata(self, obj):

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -14,6 +13,7 @@ from extraction import selectors
 from extraction.api.filters import DocumentFilter
 from extraction.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from extraction.api.serializers import DocumentSerializer, DocumentUploadSerializer
+from extraction.downloads import document_download
 from extraction.errors import FileRequired, TooManyFiles, UploadTooLarge
 from extraction.models import Document
 from extraction.services.documents import document_delete
@@ -143,11 +143,4 @@ class DocumentFileApi(generics.GenericAPIView):
     )
     def get(self, request, document_id):
         document = selectors.document_get(owner=request.user, document_id=document_id)
-        response = FileResponse(
-            document.file.open("rb"),
-            as_attachment=True,
-            filename=document.original_name,
-            content_type="application/pdf",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return document_download(document)
