@@ -11,10 +11,10 @@ import json
 from datetime import UTC, datetime
 
 from .answer import Doc, build, retry_headers, too_many_pages
-from .calls import live_file, model_in_body
+from .calls import live_file, model_in_body, receive_file
 from .server import Call, route
 from .store import new_id
-from .wire import BadRequest, Response, page, parse_multipart
+from .wire import Response, page
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 ERROR_TYPES = {
@@ -118,31 +118,14 @@ def missing(call: Call, file_id: str) -> Response:
 def upload(call: Call) -> Response:
     store = call.sim.store
     file_id = new_id("file_011sim", 17)
-    created = {}
-
-    def open_file(part):
-        if part.name != "file":
-            return open("/dev/null", "wb")  # noqa: SIM115 - closed by the multipart parser
-        created["file"] = store.create(
-            provider="anthropic",
-            id=file_id,
-            filename=part.filename or "file",
-            mime_type=part.content_type.split(";")[0].strip(),
-            complete=False,
-        )
-        return store.sink(created["file"])
-
-    ctype = call.header("Content-Type")
-    if "multipart/form-data" not in ctype:
+    if "multipart/form-data" not in call.header("Content-Type"):
         return error(call, 400, "Expected a multipart/form-data body with a 'file' part.")
-    try:
-        parse_multipart(call.body, ctype, open_file)
-    except BadRequest:
-        store.delete("anthropic", file_id)
-        raise
-    if "file" not in created:
+    _fields, stored = receive_file(
+        call, "anthropic", file_id, mime_type=lambda part: part.content_type.split(";")[0].strip()
+    )
+    if stored is None:
         return error(call, 400, "file: Field required")
-    return Response(200, file_json(store.finish(created["file"])))
+    return Response(200, file_json(store.finish(stored)))
 
 
 @route("GET", r"/v1/files", "list")

@@ -17,10 +17,10 @@ from .answer import (
     retry_headers,
     too_many_pages,
 )
-from .calls import live_file, model_in_body
+from .calls import live_file, model_in_body, receive_file
 from .server import Call, route
 from .store import new_id
-from .wire import BadRequest, Response, page, parse_multipart
+from .wire import Response, page
 
 FINGERPRINT = "fp_remorai_sim"
 PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
@@ -140,33 +140,12 @@ def lookup(call: Call, file_id: str):
 def upload(call: Call) -> Response:
     store = call.sim.store
     file_id = new_id("file-sim", 22)
-    created = {}
-
-    def open_file(part):
-        if part.name != "file":
-            return open("/dev/null", "wb")  # noqa: SIM115 - closed by the multipart parser
-        created["file"] = store.create(
-            provider="openai",
-            id=file_id,
-            filename=part.filename or "file",
-            mime_type=part.content_type,
-            complete=False,
-        )
-        return store.sink(created["file"])
-
-    ctype = call.header("Content-Type")
-    if "multipart/form-data" not in ctype:
+    if "multipart/form-data" not in call.header("Content-Type"):
         return error(call, 400, "Invalid Content-Type header; expected multipart/form-data.")
-    try:
-        fields = parse_multipart(call.body, ctype, open_file)
-    except BadRequest:
-        if "file" in created:
-            store.delete("openai", file_id)
-        raise
+    fields, stored = receive_file(call, "openai", file_id)
     purpose = fields.get("purpose").value.decode() if "purpose" in fields else ""
-    if "file" not in created:
+    if stored is None:
         return error(call, 400, "Missing required parameter: 'file'.", param="file")
-    stored = created["file"]
     if not purpose or purpose not in PURPOSES:
         store.delete("openai", file_id)
         if not purpose:
