@@ -313,8 +313,19 @@ def verdict(ok: bool) -> str:
 
 
 @contextlib.contextmanager
-def stack(tmp: Path, *, sim_args=(), workers: int = 2, web_threads: int = 1, **env_extra: str):
-    """Simulator + fresh bench database + gunicorn + qcluster; yields a namespace."""
+def stack(
+    tmp: Path,
+    *,
+    sim_args=(),
+    workers: int = 2,
+    web_threads: int = 1,
+    proxy: bool = False,
+    **env_extra: str,
+):
+    """Simulator + fresh bench database + gunicorn + qcluster; yields a namespace.
+
+    With `proxy`, the proxy route (LiteLLMProxy over httpx) is configured and points at the
+    simulator's OpenAI-compatible endpoint, standing in for the LiteLLM proxy."""
     from types import SimpleNamespace
 
     procs: list[Proc] = []
@@ -322,9 +333,14 @@ def stack(tmp: Path, *, sim_args=(), workers: int = 2, web_threads: int = 1, **e
         sim_proc, sim = start_simulator(tmp, *sim_args)
         procs.append(sim_proc)
         env = simulated_providers(base_env(tmp, Q_WORKERS=str(workers), **env_extra), sim.url)
+        if proxy:
+            env.update(LITELLM_BASE_URL=sim.url + "/openai", LITELLM_API_KEY="sk-bench-proxy")
         reset_database(env)
         django_setup(env)
         token = user_token()
+        from django.db import connections
+
+        connections.close_all()  # the next reset_database drops the database under it
         web, url = start_gunicorn(env, tmp, threads=web_threads)
         procs.append(web)
         worker = start_qcluster(env, tmp)
