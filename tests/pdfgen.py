@@ -25,6 +25,16 @@ def blank_pdf(pages: int = 1, *, title: str | None = None, marker: str = "") -> 
     return out.getvalue()
 
 
+def write_letter_pdf(path: Path, pages: int) -> Path:
+    """`pages` blank US-letter pages, written to `path`."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=612, height=792)
+    with path.open("wb") as fh:
+        writer.write(fh)
+    return path
+
+
 def encrypted_pdf(*, algorithm: str, user_password: str, pages: int = 2) -> bytes:
     writer = PdfWriter()
     for _ in range(pages):

@@ -14,13 +14,13 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
-from pypdf import PdfWriter
 
 from extraction.models import ExtractionAttempt, ExtractionProfile, ExtractionRun, UploadedFile
 from extraction.services.runs import (
     extraction_run_enqueue,
     extraction_run_retry,
 )
+from tests import pdfgen
 from tests.extraction.pipeline import INVOICE_PDF, make_document, seeded_profile
 from tests.extraction.qcluster import (
     QCluster,
@@ -199,19 +199,11 @@ def test_expired_remote_file_is_uploaded_again(cluster, simulator, user):
     assert ExtractionAttempt.objects.filter(run=again, outcome="file_gone").exists()
 
 
-def three_hundred_pages(tmp_path):
-    path = tmp_path / "three-hundred-pages.pdf"
-    writer = PdfWriter()
-    for _ in range(300):
-        writer.add_blank_page(width=612, height=792)
-    with path.open("wb") as fh:
-        writer.write(fh)
-    return path
-
-
 def test_a_300_page_pdf_is_routed_to_gemini(cluster, simulator, user, tmp_path):
     cluster()
-    document = make_document(user, three_hundred_pages(tmp_path))
+    document = make_document(
+        user, pdfgen.write_letter_pdf(tmp_path / "three-hundred-pages.pdf", 300)
+    )
     assert document.page_count == 300
     run = wait_finished(enqueue(document, model="openai/gpt-4o").pk)
     assert run.status == Status.SUCCEEDED, (run.error_code, run.error_message)

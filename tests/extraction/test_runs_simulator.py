@@ -4,10 +4,10 @@ the separate-process cluster is tests/extraction/test_qcluster.py."""
 
 import pytest
 from django.core.cache import cache
-from pypdf import PdfWriter
 
 from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
 from llm.gateways import reset_gateways
+from tests import pdfgen
 from tests.extraction.pipeline import INVOICE_PDF, seeded_profile
 from tests.extraction.qcluster import FAKE_KEYS
 
@@ -93,12 +93,7 @@ def test_inline_transport_sends_the_pdf_without_uploading(
 def test_a_300_page_pdf_is_routed_to_gemini_not_openai(
     api, direct_to_simulator, django_capture_on_commit_callbacks, tmp_path
 ):
-    path = tmp_path / "three-hundred-pages.pdf"
-    writer = PdfWriter()
-    for _ in range(300):
-        writer.add_blank_page(width=612, height=792)
-    with path.open("wb") as fh:
-        writer.write(fh)
+    path = pdfgen.write_letter_pdf(tmp_path / "three-hundred-pages.pdf", 300)
     document_id = upload(api, path)
     run = extract(
         api,
