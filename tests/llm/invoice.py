@@ -33,3 +33,14 @@ SCHEMA_WITH_PO = {
 }
 # test_proxy_real and test_sdks_real
 INSTRUCTIONS = "Extract the fields of this invoice as JSON."
+
+
+def expected_answer(schema: dict) -> dict:
+    """What the simulator derives from this PDF's text for `schema`: an answer equal to it proves
+    the document itself arrived."""
+    from llm.simulator.fill import fill_schema
+    from llm.simulator.store import pdf_text
+
+    with PDF.open("rb") as fh:
+        text, _pages = pdf_text(fh)
+    return fill_schema(schema, text)

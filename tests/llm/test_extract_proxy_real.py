@@ -14,7 +14,7 @@ from llm.errors import QuotaExceeded, RequestRejected
 from llm.gateways import reset_gateways
 from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
 from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
-from tests.llm.invoice import PDF, SCHEMA
+from tests.llm.invoice import PDF, SCHEMA, expected_answer
 
 pytestmark = [pytest.mark.proxy, pytest.mark.usefixtures("llm_settings")]
 
@@ -58,14 +58,6 @@ def extract(provider: str, files=None, **kwargs):
     return service.extract(**params)
 
 
-def expected_answer() -> dict:
-    from llm.simulator.fill import fill_schema
-    from llm.simulator.store import pdf_text
-
-    with PDF.open("rb") as fh:
-        return fill_schema(SCHEMA, pdf_text(fh)[0])
-
-
 def generates(simulator, provider: str) -> list[dict]:
     return simulator.requests(provider=provider, operation="generate")
 
@@ -82,7 +74,7 @@ def outcomes(attempts, operation="generate", route=None):
 def test_success_through_the_proxy(routes, simulator, provider):
     outcome = extract(provider)
     assert (outcome.route, outcome.provider) == ("proxy", provider)
-    assert outcome.data == expected_answer()
+    assert outcome.data == expected_answer(SCHEMA)
     assert outcome.generation.simulated
     assert outcome.generation.cost_usd > 0
     assert [(a.operation, a.outcome) for a in outcome.attempts] == [
@@ -152,7 +144,7 @@ def test_unusable_answer_gets_one_repair_turn_through_the_proxy(routes, simulato
     simulator.fault("malformed_json", provider=provider, operation="generate")
     outcome = extract(provider)
     assert outcome.repaired and outcome.route == "proxy"
-    assert outcome.data == expected_answer()
+    assert outcome.data == expected_answer(SCHEMA)
     assert [(a.operation, a.outcome) for a in outcome.attempts[-2:]] == [
         ("generate", "invalid_output"),
         ("repair", "ok"),

@@ -26,7 +26,7 @@ from llm.gateways.gemini import GeminiDirect
 from llm.gateways.litellm_proxy import LiteLLMProxy
 from llm.gateways.openai import OpenAIDirect
 from llm.types import GenerationRequest
-from tests.llm.invoice import PDF
+from tests.llm.invoice import PDF, expected_answer
 
 SCHEMA = {
     "type": "object",
@@ -55,15 +55,6 @@ def make_gateway(kind: str, simulator, key: str = "sim-test-key", timeout: float
     cls = {"openai": OpenAIDirect, "gemini": GeminiDirect, "anthropic": AnthropicDirect}[kind]
     base = getattr(simulator, f"{kind}_base_url")
     return cls(base_url=base, api_key=key, timeout=timeout)
-
-
-def expected_answer() -> dict:
-    from llm.simulator.fill import fill_schema
-    from llm.simulator.store import pdf_text
-
-    with PDF.open("rb") as handle:
-        text, _pages = pdf_text(handle)
-    return fill_schema(SCHEMA, text)
 
 
 def ask(kind, remote=None, **kwargs) -> GenerationRequest:
@@ -99,7 +90,7 @@ def test_upload_generate_by_file_id_and_delete(kind, gateway, uploaded, simulato
     generation = gateway.generate(ask(kind, uploaded))
 
     jsonschema.validate(generation.data, SCHEMA)
-    assert generation.data == expected_answer()
+    assert generation.data == expected_answer(SCHEMA)
     assert json.loads(generation.text) == generation.data
     assert generation.simulated is True
     assert generation.usage.input_tokens and generation.usage.output_tokens
@@ -140,7 +131,7 @@ def test_structured_output_is_requested_natively(kind, gateway, uploaded, simula
 
 def test_inline_transport_sends_the_document_in_the_request(kind, gateway, simulator):
     generation = gateway.generate(ask(kind, transport="inline", path=PDF, filename=PDF.name))
-    assert generation.data == expected_answer()
+    assert generation.data == expected_answer(SCHEMA)
     assert simulator.requests(provider=SIM_PROVIDER[kind], operation="upload") == []
     generate = simulator.requests(provider=SIM_PROVIDER[kind], operation="generate")[-1]
     assert generate["bytes_in"] > PDF.stat().st_size  # base64 of the whole PDF went along
@@ -165,7 +156,8 @@ def test_rate_limit_carries_the_wait(kind, gateway, uploaded, simulator):
         gateway.generate(ask(kind, uploaded))
     assert info.value.http_status == 429
     assert info.value.retry_after == expected
-    assert gateway.generate(ask(kind, uploaded)).data == expected_answer()  # one call per method
+    # one call per method
+    assert gateway.generate(ask(kind, uploaded)).data == expected_answer(SCHEMA)
 
 
 def test_quota_refusal_is_not_retryable(kind, gateway, uploaded, simulator):
@@ -233,7 +225,7 @@ def test_gemini_upload_waits_until_active(simulator, monkeypatch):
     gets = simulator.requests(provider="gemini", operation="get")
     assert len(gets) == 3  # two answered PROCESSING, the third ACTIVE
     assert remote.id.startswith("files/")
-    assert gateway.generate(ask("gemini", remote)).data == expected_answer()
+    assert gateway.generate(ask("gemini", remote)).data == expected_answer(SCHEMA)
 
 
 def test_gemini_file_that_never_turns_active_is_retryable(simulator, monkeypatch):

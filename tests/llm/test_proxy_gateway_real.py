@@ -20,7 +20,7 @@ from llm.gateways import get_gateway, reset_gateways
 from llm.gateways.litellm_proxy import LiteLLMProxy
 from llm.types import GenerationRequest
 from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
-from tests.llm.invoice import PDF, SCHEMA
+from tests.llm.invoice import PDF, SCHEMA, expected_answer
 
 pytestmark = pytest.mark.proxy
 
@@ -57,14 +57,6 @@ def request_for(model, remote=None, **kwargs) -> GenerationRequest:
     )
 
 
-def expected_answer() -> dict:
-    from llm.simulator.fill import fill_schema
-    from llm.simulator.store import pdf_text
-
-    with PDF.open("rb") as fh:
-        return fill_schema(SCHEMA, pdf_text(fh)[0])
-
-
 def upstream_generates(simulator, provider: str) -> int:
     return len(simulator.requests(provider=provider, operation="generate"))
 
@@ -85,7 +77,7 @@ def test_upload_generate_by_file_id_delete(gateway, simulator, provider):
 
     generation = gateway.generate(request_for(model, remote))
     jsonschema.validate(generation.data, SCHEMA)
-    assert generation.data == expected_answer()
+    assert generation.data == expected_answer(SCHEMA)
     assert generation.simulated is True
     assert generation.usage.input_tokens > 0
     assert generation.usage.output_tokens > 0
@@ -104,7 +96,7 @@ def test_upload_generate_by_file_id_delete(gateway, simulator, provider):
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_inline_transport(gateway, simulator, provider):
     generation = gateway.generate(request_for(MODELS[provider], transport="inline"))
-    assert generation.data == expected_answer()
+    assert generation.data == expected_answer(SCHEMA)
     assert simulator.requests(provider=provider, operation="upload") == []
 
 
@@ -121,7 +113,7 @@ def test_rate_limit_is_retryable_with_the_wait(gateway, simulator, provider):
     assert not isinstance(caught.value, QuotaExceeded)
     assert caught.value.http_status == 429
     assert caught.value.retry_after == pytest.approx(3)
-    assert gateway.generate(request_for(model, remote)).data == expected_answer()
+    assert gateway.generate(request_for(model, remote)).data == expected_answer(SCHEMA)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
-from tests.llm.invoice import INSTRUCTIONS, PDF
+from tests.llm.invoice import INSTRUCTIONS, PDF, expected_answer
 from tests.llm.invoice import SCHEMA_WITH_PO as SCHEMA
 
 pytestmark = pytest.mark.proxy
@@ -78,16 +78,6 @@ def provider_calls(simulator, provider: str, operation: str) -> list[dict]:
     ]
 
 
-def expected_answer() -> dict:
-    """What the simulator derives from this PDF's text: proves the document itself arrived."""
-    from llm.simulator.fill import fill_schema
-    from llm.simulator.store import pdf_text
-
-    with PDF.open("rb") as fh:
-        text, _pages = pdf_text(fh)
-    return fill_schema(SCHEMA, text)
-
-
 @pytest.mark.parametrize("provider", sorted(MODELS))
 def test_upload_generate_by_file_id_and_delete(proxy, simulator, provider):
     model = MODELS[provider]
@@ -103,7 +93,7 @@ def test_upload_generate_by_file_id_and_delete(proxy, simulator, provider):
     body = response.json()
     data = json.loads(body["choices"][0]["message"]["content"])
     jsonschema.validate(data, SCHEMA)
-    assert data == expected_answer()
+    assert data == expected_answer(SCHEMA)
     assert data["description"]  # a value read from the document, not only nulls
     assert body["usage"]["prompt_tokens"] > 0
     assert body["usage"]["completion_tokens"] > 0
@@ -204,7 +194,7 @@ def test_inline_file_data_transport(proxy, simulator):
     response = proxy.post("/v1/chat/completions", json=payload)
     assert response.status_code == 200, response.text
     data = json.loads(response.json()["choices"][0]["message"]["content"])
-    assert data == expected_answer()
+    assert data == expected_answer(SCHEMA)
 
 
 def test_auth_and_routing_refusals(litellm_proxy):

@@ -16,26 +16,16 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
-from tests.llm.invoice import INSTRUCTIONS, PDF
+from tests.llm.invoice import INSTRUCTIONS, PDF, expected_answer
 from tests.llm.invoice import SCHEMA_WITH_PO as SCHEMA
 
 pytestmark = pytest.mark.sdk
 
 
-def expected_answer() -> dict:
-    """What the simulator derives from this PDF's text: proves the document itself arrived."""
-    from llm.simulator.fill import fill_schema
-    from llm.simulator.store import pdf_text
-
-    with PDF.open("rb") as fh:
-        text, _pages = pdf_text(fh)
-    return fill_schema(SCHEMA, text)
-
-
 def check_answer(text: str) -> None:
     data = json.loads(text)
     jsonschema.validate(data, SCHEMA)
-    assert data == expected_answer()
+    assert data == expected_answer(SCHEMA)
     assert data["description"]
 
 
