@@ -101,6 +101,7 @@ CLAIM = re.compile(r"run (\S+) claimed \(attempt (\d+), pid (\d+)\)")
 
 @pytest.fixture
 def terminal_write_audit():
+    require_postgresql()  # skips locally on SQLite (fails under CI=true)
     with connection.cursor() as cursor:
         cursor.execute(AUDIT_DROP_SQL)
         cursor.execute(AUDIT_SQL)
