@@ -68,10 +68,59 @@ def _llm_extract(**kwargs):
     return extract(**kwargs)
 
 
+_batch = threading.local()
+
+
+class _CollectingBroker:
+    """Takes django-q2's signed packages instead of pushing them one INSERT at a time."""
+
+    def __init__(self, list_key: str):
+        self.list_key = list_key
+        self.packages: list[str] = []
+
+    def enqueue(self, package: str) -> int:
+        self.packages.append(package)
+        return len(self.packages)
+
+
 def enqueue_task(run_id) -> None:
     from django_q.tasks import async_task
 
-    async_task(TASK, str(run_id), task_name=f"extract-{run_id}")
+    options = {}
+    collector = getattr(_batch, "broker", None)
+    if collector is not None:
+        options["broker"] = collector
+    async_task(TASK, str(run_id), task_name=f"extract-{run_id}", **options)
+
+
+@contextmanager
+def enqueue_batch():
+    """Tasks enqueued inside are pushed together at the end: with the ORM broker in one
+    bulk INSERT (django-q2 packages them as usual: signals, signing). Other brokers, a
+    synchronous cluster or an exception inside: tasks go (or fail) as they would one by one;
+    after an exception nothing of the batch is pushed (its runs stay queued for the sweeper)."""
+    from django_q.brokers import get_broker
+    from django_q.brokers.orm import ORM
+    from django_q.conf import Conf
+
+    broker = get_broker()
+    if Conf.SYNC or not isinstance(broker, ORM) or getattr(_batch, "broker", None):
+        yield
+        return
+    collector = _CollectingBroker(broker.list_key or Conf.CLUSTER_NAME)
+    _batch.broker = collector
+    try:
+        yield
+    finally:
+        _batch.broker = None
+    if collector.packages:
+        from django_q.models import OrmQ
+
+        now = timezone.now()
+        broker.get_connection().bulk_create(
+            [OrmQ(key=collector.list_key, payload=p, lock=now) for p in collector.packages],
+            batch_size=1000,
+        )
 
 
 def _active_run_conflict(*, document: Document, profile: ExtractionProfile) -> Conflict:
