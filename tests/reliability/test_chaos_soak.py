@@ -133,18 +133,21 @@ def upload_documents(api, count: int) -> list[str]:
 
 
 def kill_a_running_worker(qc: QCluster) -> tuple[str, int] | None:
-    """SIGKILL the worker of a run that is running right now; (run id, pid) or None."""
+    """SIGKILL the worker of a run that is running right now; (run id, pid), or None when no
+    kill landed mid-run (nothing running, or the run ended just before the signal)."""
     claims = {}
     for match in CLAIM.finditer(qc.log()):
         claims[match.group(1)] = int(match.group(3))
     running = ExtractionRun.objects.filter(status="running", pk__in=list(claims))
-    for run_id in running.values_list("pk", flat=True):
+    for run_id, lease in running.values_list("pk", "lease_token"):
         pid = claims[str(run_id)]
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             continue
-        return str(run_id), pid
+        time.sleep(0.3)
+        still = ExtractionRun.objects.filter(pk=run_id, status="running", lease_token=lease)
+        return (str(run_id), pid) if still.exists() else None
     return None
 
 
