@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Min, Prefetch, QuerySet
+from django.db.models import Min, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ LIST_COLUMNS = (
     "id",
     "document_id",
     "profile_id",
+    "profile__slug",
     "profile_version",
     "status",
     "result",
@@ -69,8 +70,8 @@ LIST_COLUMNS = (
 def extraction_run_list(*, owner, document: Document | None = None) -> QuerySet[ExtractionRun]:
     runs = (
         ExtractionRun.objects.filter(document__owner=owner)
+        .select_related("profile")  # (not an annotation: COUNT(*) would keep its join)
         .only(*LIST_COLUMNS)
-        .annotate(profile_slug=F("profile__slug"))  # the slug alone, not a profile per row
     )
     if document is not None:
         runs = runs.filter(document=document)

@@ -180,8 +180,7 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "id": str(run.pk),
             "url": self.get_url(run),
             "document": str(run.document_id),
-            # The list selector annotates the slug (no profile row per run); others select it.
-            "profile": run.profile_slug if hasattr(run, "profile_slug") else run.profile.slug,
+            "profile": run.profile.slug,
             "profile_version": _int(run.profile_version),
             "status": _choice(run.status),
             "result": run.result,
