@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 MANAGE = ROOT / "manage.py"
 PY = sys.executable
-SHARED_PDFS = ROOT.parent / "shared" / "pdfs"
+PDFS = ROOT / "tests" / "fixtures" / "pdfs"
 DB_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/remorai_bench"
 ).rstrip("/")

@@ -6,7 +6,7 @@ from pathlib import Path
 from pypdf import PdfWriter
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_PDFS = REPO_ROOT.parent / "shared" / "pdfs"
+PDFS = REPO_ROOT / "tests" / "fixtures" / "pdfs"
 
 
 def blank_pdf(pages: int = 1, *, title: str | None = None, marker: str = "") -> bytes:
@@ -147,6 +147,6 @@ def write_large_pdf(path: Path, size_bytes: int, *, chunk: int = 1 << 20) -> Pat
 
 def manifest_rows() -> list[dict]:
     """MANIFEST.tsv as dicts (file, pages, …)."""
-    lines = (SHARED_PDFS / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
+    lines = (PDFS / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
     return [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line]

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.proxy
 
 REPO = Path(__file__).resolve().parents[2]
 START_SCRIPT = REPO / "deploy" / "litellm" / "start.sh"
-PDF = REPO.parent / "shared" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
+PDF = REPO / "tests" / "fixtures" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
 SCHEMA = {
     "type": "object",
     "properties": {"description": {"type": ["string", "null"]}},

@@ -17,7 +17,7 @@ from extraction.profile_seeds import PROFILES
 from llm.types import Attempt, Generation, RemoteFile, Usage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PDFS = REPO_ROOT.parent / "shared" / "pdfs"
+PDFS = REPO_ROOT / "tests" / "fixtures" / "pdfs"
 INVOICE_PDF = PDFS / "good" / "camelot-example.pdf"
 
 

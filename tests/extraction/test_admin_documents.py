@@ -67,7 +67,7 @@ def test_add_page_renders_an_upload_form(admin_client):
 
 
 def test_admin_upload_goes_through_intake(admin_client, admin_user):
-    data = (pdfgen.SHARED_PDFS / "good" / "2023-06-20-PV.pdf").read_bytes()
+    data = (pdfgen.PDFS / "good" / "2023-06-20-PV.pdf").read_bytes()
     response = admin_client.post(
         ADD, {"owner": admin_user.pk, "upload": SimpleUploadedFile("../pv.pdf", data)}
     )
@@ -102,7 +102,7 @@ def test_admin_upload_of_the_same_bytes_shows_the_existing_document(admin_client
 def test_admin_upload_shows_intake_errors_as_form_errors(
     admin_client, admin_user, relative, message
 ):
-    data = (pdfgen.SHARED_PDFS / relative).read_bytes()
+    data = (pdfgen.PDFS / relative).read_bytes()
     response = admin_client.post(
         ADD, {"owner": admin_user.pk, "upload": SimpleUploadedFile("x.pdf", data)}
     )

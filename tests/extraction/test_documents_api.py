@@ -48,7 +48,7 @@ def detail_url(document_id) -> str:
 
 
 def test_upload_returns_201_with_exactly_the_documented_fields(api, user, storage_dir):
-    path = pdfgen.SHARED_PDFS / "good" / "2023-06-20-PV.pdf"
+    path = pdfgen.PDFS / "good" / "2023-06-20-PV.pdf"
     response = post_pdf(api, path.read_bytes(), "minutes.pdf")
 
     assert response.status_code == 201, response.json()
@@ -85,7 +85,7 @@ def test_same_bytes_again_is_200_with_the_same_id(api, storage_dir):
 def test_rejected_upload_is_json_code_and_leaves_nothing(
     api, relative, status, code, storage_dir, temp_dir
 ):
-    response = post_pdf(api, (pdfgen.SHARED_PDFS / relative).read_bytes())
+    response = post_pdf(api, (pdfgen.PDFS / relative).read_bytes())
     assert response.status_code == status
     assert response.json()["code"] == code and response.json()["detail"]
     assert Document.objects.count() == 0
@@ -93,7 +93,7 @@ def test_rejected_upload_is_json_code_and_leaves_nothing(
 
 
 def test_encrypted_with_empty_password_is_201_and_flagged(api, storage_dir):
-    response = post_pdf(api, (pdfgen.SHARED_PDFS / "bad" / "dmca.pdf").read_bytes())
+    response = post_pdf(api, (pdfgen.PDFS / "bad" / "dmca.pdf").read_bytes())
     assert response.status_code == 201
     assert response.json()["is_encrypted"] is True
     assert response.json()["page_count"] == 18

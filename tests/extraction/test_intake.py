@@ -69,16 +69,16 @@ def test_manifest_lists_every_shared_pdf():
     on_disk = {
         f"{p.parent.name}/{p.name}"
         for folder in ("good", "truth", "bad")
-        for p in (pdfgen.SHARED_PDFS / folder).glob("*.pdf")
+        for p in (pdfgen.PDFS / folder).glob("*.pdf")
     }
     assert on_disk <= listed
     assert len(ACCEPTED) >= 30
-    assert set(BAD_EXPECTED) == {p.name for p in (pdfgen.SHARED_PDFS / "bad").iterdir()}
+    assert set(BAD_EXPECTED) == {p.name for p in (pdfgen.PDFS / "bad").iterdir()}
 
 
 @pytest.mark.parametrize(("relative", "pages"), ACCEPTED, ids=[a for a, _ in ACCEPTED])
 def test_real_pdf_is_accepted_with_manifest_page_count(relative, pages, owner, storage_dir):
-    path = pdfgen.SHARED_PDFS / relative
+    path = pdfgen.PDFS / relative
     with open(path, "rb") as stream:
         document, created = document_ingest(owner=owner, upload=File(stream, name=path.name))
 
@@ -94,7 +94,7 @@ def test_real_pdf_is_accepted_with_manifest_page_count(relative, pages, owner, s
 
 @pytest.mark.parametrize("name", sorted(BAD_EXPECTED))
 def test_awkward_pdf_gets_its_expected_outcome(name, owner, storage_dir, temp_dir):
-    path = pdfgen.SHARED_PDFS / "bad" / name
+    path = pdfgen.PDFS / "bad" / name
     kind, *expected = BAD_EXPECTED[name]
     if kind == "reject":
         status, code = expected

@@ -97,7 +97,7 @@ def test_settings_make_a_private_no_overwrite_bucket_storage(s3, settings):
 
 
 def test_intake_stores_the_pdf_privately_under_a_generated_key(s3):
-    path = pdfgen.SHARED_PDFS / "good" / "federal-register-2020-17221.pdf"
+    path = pdfgen.PDFS / "good" / "federal-register-2020-17221.pdf"
     with open(path, "rb") as stream:
         document, created = document_ingest(
             owner=UserFactory(), upload=File(stream, name="../../fr.pdf")
@@ -114,7 +114,7 @@ def test_intake_stores_the_pdf_privately_under_a_generated_key(s3):
 
 
 def test_rejected_upload_leaves_no_object(s3):
-    path = pdfgen.SHARED_PDFS / "bad" / "libreoffice-writer-password.pdf"
+    path = pdfgen.PDFS / "bad" / "libreoffice-writer-password.pdf"
     with pytest.raises(PdfEncrypted), open(path, "rb") as stream:
         document_ingest(owner=UserFactory(), upload=File(stream, name=path.name))
     assert keys(s3) == []

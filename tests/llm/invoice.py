@@ -1,4 +1,4 @@
-"""The invoice the real-wire LLM tests send (a shared/pdfs truth PDF) and the schemas they ask for:
+"""The invoice the real-wire LLM tests send (a truth PDF of tests/fixtures/pdfs) and the schemas they ask for:
 one copy, so the proxy, SDK and gateway tests keep asking the same question of the same document."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
+PDF = REPO_ROOT / "tests" / "fixtures" / "pdfs" / "truth" / "SammyMaystoneLinesTest.pdf"
 
 # test_extract_proxy_real and test_proxy_gateway_real
 SCHEMA = {

@@ -19,7 +19,7 @@ from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
 pytestmark = pytest.mark.usefixtures("llm_settings")
 
 PDF = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "pdfs" / "good" / "camelot-example.pdf"
+    Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pdfs" / "good" / "camelot-example.pdf"
 )
 SCHEMA = {
     "type": "object",

@@ -7,7 +7,7 @@ import httpx
 import jsonschema
 import pytest
 
-PDFS = Path(__file__).resolve().parents[2].parent / "shared" / "pdfs"
+PDFS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pdfs"
 AWS = PDFS / "truth" / "AmazonWebServices.pdf"
 SCHEMA = {
     "type": "object",

@@ -9,7 +9,7 @@ import pytest
 from llm.simulator.fill import fill_schema, label_pairs, normalise_schema, parse_date, violate
 from llm.simulator.store import pdf_text
 
-TRUTH = Path(__file__).resolve().parents[2].parent / "shared" / "pdfs" / "truth"
+TRUTH = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pdfs" / "truth"
 
 
 def text_of(name: str) -> str:

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-PDF = REPO_ROOT.parent / "shared" / "pdfs" / "truth" / "AmazonWebServices.pdf"
+PDF = REPO_ROOT / "tests" / "fixtures" / "pdfs" / "truth" / "AmazonWebServices.pdf"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -184,7 +184,7 @@ def test_cleanup_against_the_simulator_deletes_and_collects_orphans(user, direct
     the copy of a live document stays at the provider."""
     from llm.gateways import get_gateway
 
-    pdf = Path(__file__).resolve().parents[2].parent / "shared/pdfs/good/issue-140-example.pdf"
+    pdf = Path(__file__).resolve().parents[2] / "tests/fixtures/pdfs/good/issue-140-example.pdf"
     gateway = get_gateway("direct", "gemini")
     model = "gemini/gemini-2.5-flash"
     held = [gateway.upload(pdf, pdf.name, "application/pdf", model=model) for _ in range(3)]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from extraction.evaluation import compare_results, normalise
 from tests.ops.conftest import make_document, make_run
 
-TRUTH = Path(__file__).resolve().parents[2].parent / "shared" / "pdfs" / "truth"
+TRUTH = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pdfs" / "truth"
 
 pytestmark = pytest.mark.django_db
 

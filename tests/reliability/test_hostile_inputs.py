@@ -1,5 +1,5 @@
 """Hostile uploads through a REAL HTTP server (pytest-django's live_server, the whole WSGI
-stack over a socket): every file in ../shared/pdfs/bad and generated hostile files get the
+stack over a socket): every file in tests/fixtures/pdfs/bad and generated hostile files get the
 documented status and code, never a 5xx; a refusal leaves nothing (no row, no media file, no
 temporary file); the Python heap stays bounded (tracemalloc) even for decompression bombs.
 
@@ -223,7 +223,7 @@ GENERATED = [
 
 @pytest.mark.parametrize("name", sorted(BAD_EXPECTED))
 def test_every_bad_shared_pdf_over_http(name, server, dirs):
-    path = pdfgen.SHARED_PDFS / "bad" / name
+    path = pdfgen.PDFS / "bad" / name
     kind, *expected = BAD_EXPECTED[name]
     response, peak = post(server, files={"file": (name, path.read_bytes(), "application/pdf")})
     assert peak < HEAP_BOUND, peak
