@@ -1,4 +1,4 @@
-"""The invoice the real-wire LLM tests send (a truth PDF of tests/fixtures/pdfs) and the schemas they ask for:
+"""The invoice the real-wire LLM tests send (a truth PDF of tests/fixtures/pdfs) and its schemas:
 one copy, so the proxy, SDK and gateway tests keep asking the same question of the same document."""
 
 from __future__ import annotations

@@ -18,9 +18,7 @@ from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("llm_settings")
 
-PDF = (
-    Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pdfs" / "good" / "camelot-example.pdf"
-)
+PDF = Path(__file__).resolve().parents[2] / "tests/fixtures/pdfs/good/camelot-example.pdf"
 SCHEMA = {
     "type": "object",
     "properties": {
