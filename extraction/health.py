@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from extraction import selectors
+from extraction import queue, selectors
 from extraction.models import ExtractionRun
 
 
@@ -13,9 +13,7 @@ def queue_check() -> tuple[bool, dict]:
     serves, and the sweeper (or more workers) is the remedy, not taking the web out of service."""
     broker = "redis" if settings.Q_CLUSTER.get("redis") else "orm"
     try:
-        from django_q.brokers import get_broker
-
-        reachable = bool(get_broker().ping())
+        reachable = queue.broker_ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         return False, {"broker": broker, "error": type(exc).__name__}
     age = selectors.oldest_queued_run_age_seconds()

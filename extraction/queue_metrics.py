@@ -7,8 +7,8 @@ worker role calls it at start) and removes otherwise, so laptops never get the s
 
 from django.conf import settings
 from django.db.models import Count
-from django_q.models import Schedule
 
+from extraction import queue
 from extraction.models import ExtractionRun
 from extraction.selectors import oldest_queued_run_age_seconds
 
@@ -54,19 +54,7 @@ def queue_metrics_publish(*, client=None) -> dict[str, float]:
 
 def queue_metrics_schedule_sync(*, enabled: bool) -> bool:
     """Create (enabled) or delete the every-minute Schedule; returns whether it now exists."""
-    if not enabled:
-        Schedule.objects.filter(name=SCHEDULE_NAME).delete()
-        return False
-    Schedule.objects.update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={
-            "func": TASK,
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
-    return True
+    return queue.schedule_every_minute(name=SCHEDULE_NAME, func=TASK, enabled=enabled)
 
 
 def publish_queue_metrics() -> dict[str, float] | None:

@@ -99,3 +99,15 @@ def oldest_queued_run_age_seconds() -> float | None:
         .aggregate(oldest=Min("queued_at"))["oldest"]
     )
     return None if oldest is None else max(0.0, (now - oldest).total_seconds())
+
+
+def run_previous_succeeded(*, run: ExtractionRun) -> ExtractionRun | None:
+    """The run the admin compares `run` with: another succeeded run of the same document."""
+    return (
+        ExtractionRun.objects.filter(
+            document_id=run.document_id, status=ExtractionRun.Status.SUCCEEDED
+        )
+        .exclude(pk=run.pk)
+        .order_by("-created_at")
+        .first()
+    )

@@ -1,7 +1,8 @@
 """django-q2 tasks: thin wrappers over services (a task loads ids and calls one service)."""
 
+from extraction.services.execution import extraction_run_execute
 from extraction.services.files import uploaded_files_delete_remote
-from extraction.services.runs import extraction_run_execute, extraction_runs_sweep
+from extraction.services.sweeper import extraction_runs_sweep
 
 
 def run_extraction(run_id: str) -> str:

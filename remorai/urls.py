@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from extraction.admin_dashboard import dashboard_view
+from extraction.admin.dashboard import dashboard_view
 from remorai import health
 
 urlpatterns = [

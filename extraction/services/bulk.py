@@ -15,14 +15,9 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from extraction import queue
 from extraction.models import ExtractionProfile, ExtractionRun, Transport, Trigger
-from extraction.services.profiles import model_check
-from extraction.services.runs import (
-    InvalidTransport,
-    _fallbacks_for,
-    enqueue_batch,
-    enqueue_task,
-)
+from extraction.services.runs import run_snapshot
 
 Status = ExtractionRun.Status
 
@@ -83,9 +78,9 @@ def _enqueue_all(run_ids: list) -> None:
     # One push per batch: with the ORM broker each task was an INSERT and a commit of its own
     # (10,000 re-extractions: 15 s). Should the batch fail, its runs stay queued with no task:
     # the sweeper enqueues them again.
-    with transaction.atomic(), enqueue_batch():
+    with transaction.atomic(), queue.enqueue_batch():
         for run_id in run_ids:
-            enqueue_task(run_id)
+            queue.enqueue_task(run_id)
 
 
 def extraction_runs_reextract(
@@ -108,10 +103,13 @@ def extraction_runs_reextract(
     constraint decides; the insert ignores that conflict). `on_batch(n)` is called after each
     batch with the number of candidates it covered (for a progress bar).
     """
-    model = model or profile.default_model
-    model_check(model=model)
-    if transport not in Transport.values:
-        raise InvalidTransport()
+    snapshot = run_snapshot(
+        profile=profile,
+        model=model,
+        transport=transport,
+        trigger=trigger,
+        requested_by=requested_by,
+    )
     summary = ReextractSummary(started_at=timezone.now())
     candidates = reextract_candidates(
         profile=profile, filters=filters, created_before=summary.started_at
@@ -119,18 +117,6 @@ def extraction_runs_reextract(
     pairs = candidates.values_list("pk", "document_id", "status")
     if limit is not None:
         pairs = pairs[:limit]
-    snapshot = {
-        "profile": profile,
-        "profile_version": profile.version,
-        "instructions": profile.instructions,
-        "schema": profile.schema,
-        "requested_model": model,
-        "fallback_models": _fallbacks_for(profile=profile, model=model),
-        "transport": transport,
-        "trigger": trigger,
-        "requested_by": requested_by,
-        "status": Status.QUEUED,
-    }
     batch: list[tuple] = []
 
     def flush():

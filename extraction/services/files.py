@@ -207,8 +207,6 @@ def remote_copies_of(*, document: Document) -> list[int]:
 
 def uploaded_files_delete_remote_later(*, ids: list[int]) -> None:
     """Enqueue the deletion of these remote copies (call it after commit)."""
-    from django_q.tasks import async_task
+    from extraction import queue
 
-    async_task(
-        "extraction.tasks.delete_remote_files", list(ids), task_name=f"delete-remote-{ids[0]}"
-    )
+    queue.enqueue_remote_delete(list(ids))

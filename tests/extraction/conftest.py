@@ -2,7 +2,8 @@
 
 import pytest
 
-from extraction.services import runs
+from extraction import queue
+from extraction.services import execution
 from tests.extraction.pipeline import FakeExtract, make_document
 
 
@@ -34,7 +35,7 @@ def temp_dir(tmp_path, settings):
 def enqueued(monkeypatch):
     """Records the run ids the run services hand to the queue, instead of queueing them."""
     ids = []
-    monkeypatch.setattr(runs, "enqueue_task", ids.append)
+    monkeypatch.setattr(queue, "enqueue_task", ids.append)
     return ids
 
 
@@ -42,7 +43,7 @@ def enqueued(monkeypatch):
 def fake(monkeypatch):
     """The run services call this FakeExtract instead of llm.service.extract."""
     fake = FakeExtract()
-    monkeypatch.setattr(runs, "_llm_extract", fake)
+    monkeypatch.setattr(execution, "_llm_extract", fake)
     return fake
 
 

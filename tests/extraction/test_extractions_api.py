@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from extraction.models import ExtractionRun, IdempotencyRecord
-from extraction.services.runs import extraction_run_execute
+from extraction.services.execution import extraction_run_execute
 from tests.extraction.pipeline import make_document, seeded_profile
 
 pytestmark = pytest.mark.django_db

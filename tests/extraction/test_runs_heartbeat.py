@@ -4,18 +4,20 @@ import time
 
 import pytest
 
+from extraction import queue
 from extraction.management.commands.devserver import SIMULATED_KEY, simulated_environment
 from extraction.models import ExtractionRun
-from extraction.services import runs
-from extraction.services.runs import extraction_run_enqueue, extraction_run_execute
+from extraction.services import execution
+from extraction.services.execution import extraction_run_execute
+from extraction.services.runs import extraction_run_enqueue
 from tests.extraction.pipeline import FakeExtract, make_document, seeded_profile
 
 
 @pytest.fixture
 def fake(monkeypatch):
     fake = FakeExtract()
-    monkeypatch.setattr(runs, "_llm_extract", fake)
-    monkeypatch.setattr(runs, "enqueue_task", lambda run_id: None)
+    monkeypatch.setattr(execution, "_llm_extract", fake)
+    monkeypatch.setattr(queue, "enqueue_task", lambda run_id: None)
     return fake
 
 

@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from extraction.models import ExtractionAttempt, ExtractionRun
-from extraction.services import runs
+from extraction.services import execution, runs
 from llm import secrets, service
 from llm.errors import ConfigurationError, RequestRejected, RetryableError
 from llm.secrets import check_secrets, get_api_key
@@ -167,7 +167,7 @@ def test_keys_appear_in_no_log_line_exception_attempt_or_stored_row(
     )
     ExtractionRun.objects.filter(pk=run.pk).update(fallback_models=["gemini/gemini-2.5-flash"])
     with caplog.at_level(logging.DEBUG):
-        status = runs.extraction_run_execute(run_id=run.pk)
+        status = execution.extraction_run_execute(run_id=run.pk)
     assert status == ExtractionRun.Status.FAILED
 
     run.refresh_from_db()

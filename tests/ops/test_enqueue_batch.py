@@ -9,7 +9,8 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
-from extraction.services.runs import TASK, enqueue_batch, enqueue_task
+from extraction.queue import enqueue_batch, enqueue_task
+from extraction.tasks import run_extraction
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def test_a_batch_is_one_insert_of_ordinary_packages(asynchronous):
     ]
     assert len(inserts) == 1
     tasks = [SignedPackage.loads(row.payload) for row in OrmQ.objects.order_by("id")]
-    assert [(t["func"], t["args"]) for t in tasks] == [(TASK, (str(i),)) for i in ids]
+    assert [(t["func"], t["args"]) for t in tasks] == [(run_extraction, (str(i),)) for i in ids]
     assert [t["name"] for t in tasks] == [f"extract-{i}" for i in ids]
 
 

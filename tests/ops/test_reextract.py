@@ -19,7 +19,7 @@ A, B = "gemini/gemini-2.5-flash", "openai/gpt-4o-mini"
 def enqueued(monkeypatch):
     """Records the run ids handed to the queue (the queue itself is tested elsewhere)."""
     ids = []
-    monkeypatch.setattr("extraction.services.bulk.enqueue_task", ids.append)
+    monkeypatch.setattr("extraction.queue.enqueue_task", ids.append)
     return ids
 
 
@@ -105,7 +105,7 @@ def test_reextract_wait_follows_runs_to_completion(history, profile, monkeypatch
             status="succeeded", finished_at=timezone.now()
         )
 
-    monkeypatch.setattr("extraction.services.bulk.enqueue_task", finish_at_once)
+    monkeypatch.setattr("extraction.queue.enqueue_task", finish_at_once)
     out = _call(
         "--profile",
         profile.slug,

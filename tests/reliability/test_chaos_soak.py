@@ -26,7 +26,7 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 
 from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
-from extraction.services.runs import extraction_runs_sweep
+from extraction.services.sweeper import extraction_runs_sweep
 from tests import pdfgen
 from tests.extraction.pipeline import seeded_profile
 from tests.extraction.qcluster import (

@@ -2,57 +2,78 @@
 
 import json
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from extraction import admin_files, admin_profiles  # noqa: F401 - registers their admins
-from extraction.admin_runs import ExtractionRunInline, UploadedFileInline, model_choices
+from extraction.admin.display import run_link, simulated_badge
+from extraction.admin.forms import DocumentUploadForm
 from extraction.downloads import document_download
-from extraction.errors import UploadTooLarge
-from extraction.models import Document, ExtractionProfile, Trigger
+from extraction.models import Document, ExtractionRun, Trigger, UploadedFile
 from extraction.services.documents import document_delete
-from extraction.services.intake import document_ingest
 from extraction.services.runs import extraction_run_enqueue
-from extraction.uploads import request_upload_too_large
 from remorai.errors import ApplicationError
 
 
-class DocumentUploadForm(forms.ModelForm):
-    """Add form: an owner and a PDF; the intake service does the rest (and names the errors)."""
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
 
-    upload = forms.FileField(label="PDF", help_text="Checked and stored exactly as API uploads.")
-    extract_with = forms.ModelChoiceField(
-        queryset=ExtractionProfile.objects.all(),
-        required=False,
-        label="Start an extraction with",
-        empty_label="(no extraction now)",
-    )
-    model = forms.ChoiceField(choices=model_choices, required=False)
-    request = None  # set per request by DocumentAdmin.get_form
+    def has_add_permission(self, request, obj=None):
+        return False
 
-    class Meta:
-        model = Document
-        fields = ["owner"]
+    def has_change_permission(self, request, obj=None):
+        return False
 
-    def clean(self):
-        cleaned = super().clean()
-        if self.request is not None and request_upload_too_large(self.request):
-            self._errors.pop("upload", None)  # "required": it was stopped for its size
-            self.add_error("upload", ValidationError(UploadTooLarge().detail, code="too_large"))
-            return cleaned
-        owner, upload = cleaned.get("owner"), cleaned.get("upload")
-        if owner is None or upload is None or self.errors:
-            return cleaned
-        try:
-            self.document, self.created = document_ingest(owner=owner, upload=upload)
-        except ApplicationError as exc:
-            self.add_error("upload", ValidationError(exc.detail, code=exc.code))
-        return cleaned
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ExtractionRunInline(ReadOnlyInline):
+    model = ExtractionRun
+    fk_name = "document"
+    verbose_name = "extraction run"
+    verbose_name_plural = "extraction runs (history)"
+    fields = [
+        "run",
+        "status",
+        "profile",
+        "model_used",
+        "route",
+        "cost_usd",
+        "simulated_flag",
+        "when",
+    ]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("profile")
+
+    @admin.display(description="run")
+    def run(self, obj):
+        return run_link(obj)
+
+    @admin.display(description="simulated")
+    def simulated_flag(self, obj):
+        return simulated_badge(obj) or "no"
+
+    @admin.display(description="when")
+    def when(self, obj):
+        return obj.finished_at or obj.created_at
+
+
+class UploadedFileInline(ReadOnlyInline):
+    model = UploadedFile
+    verbose_name = "remote copy"
+    verbose_name_plural = "remote copies"
+    fields = ["route", "provider", "remote_id", "bytes", "state", "uploaded_at", "expires_at"]
+    readonly_fields = fields
 
 
 @admin.register(Document)

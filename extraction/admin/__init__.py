@@ -1,0 +1,4 @@
+"""The extraction admin: one module per page family (documents, runs and their actions, remote
+copies, profiles, the dashboard), the forms in forms.py. Importing the package registers them."""
+
+from extraction.admin import documents, files, profiles, runs  # noqa: F401 - registers the admins

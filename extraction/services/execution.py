@@ -1,0 +1,312 @@
+"""Execution of a run: the claim, the lease (heartbeats, cancel), the attempts and the one
+terminal write, as the queue task calls it.
+
+Delivery is at least once (django-q2 re-delivers a task whose worker died; the sweeper re-queues
+runs whose heartbeat stopped), so execution is idempotent: a run is claimed by ONE conditional
+UPDATE (queued -> running with a fresh lease token); a duplicate or late delivery claims nothing
+and writes nothing, and every later write of the execution is conditional on its lease token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from extraction import conf, queue
+from extraction.models import ExtractionAttempt, ExtractionRun
+from extraction.services.files import DocumentFileCache, document_local_path
+from llm import errors as llm_errors
+from llm.types import Attempt
+from remorai.errors import ApplicationError
+from remorai.logging import redact
+
+logger = logging.getLogger(__name__)
+
+Status = ExtractionRun.Status
+
+
+def _llm_extract(**kwargs):
+    # One seam for unit tests; the real thing is llm.service.extract.
+    from llm.service import extract
+
+    return extract(**kwargs)
+
+
+class Lease:
+    """This execution's hold on a run: heartbeats, and notices cancel or a lost lease."""
+
+    def __init__(self, run_id, token: uuid.UUID):
+        self.run_id = run_id
+        self.token = token
+        self.lost = False
+        self.cancel_requested = False
+        self._lock = threading.Lock()
+
+    def _mine(self):
+        return ExtractionRun.objects.filter(
+            pk=self.run_id, lease_token=self.token, status=Status.RUNNING
+        )
+
+    def beat(self) -> bool:
+        """Record a heartbeat; False when the run should stop (cancelled, or no longer ours)."""
+        with self._lock:
+            if self.lost:
+                return False
+            if not self._mine().update(heartbeat_at=timezone.now()):
+                self.lost = True
+                return False
+            if self._mine().filter(cancel_requested=True).exists():
+                self.cancel_requested = True
+            return not self.cancel_requested
+
+    def should_continue(self) -> bool:
+        return self.beat()
+
+    def finish(self, **fields) -> bool:
+        """Write the outcome if the run is still ours; False (nothing written) otherwise."""
+        with self._lock:
+            written = self._mine().update(lease_token=None, heartbeat_at=timezone.now(), **fields)
+            self.lost = not written
+            return bool(written)
+
+    @contextmanager
+    def heartbeating(self, interval: float):
+        """Heartbeat from a thread while one long call blocks the worker."""
+        stop = threading.Event()
+
+        def loop():
+            try:
+                while not stop.wait(interval):
+                    try:
+                        self.beat()
+                    except Exception:  # noqa: BLE001 - a missed beat must not kill the run
+                        logger.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=loop, name=f"heartbeat-{self.run_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=interval + 5)
+
+
+def _claim(run_id) -> tuple[uuid.UUID, int] | None:
+    token = uuid.uuid4()
+    now = timezone.now()
+    claimed = (
+        ExtractionRun.objects.filter(pk=run_id, status=Status.QUEUED)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .update(
+            status=Status.RUNNING,
+            lease_token=token,
+            attempt_count=F("attempt_count") + 1,
+            started_at=now,
+            heartbeat_at=now,
+            not_before=None,
+        )
+    )
+    return token if claimed else None
+
+
+def _attempt_row(run_id, attempt: Attempt) -> ExtractionAttempt:
+    return ExtractionAttempt(
+        run_id=run_id,
+        route=attempt.route,
+        provider=attempt.provider,
+        model=attempt.model,
+        operation=attempt.operation,
+        started_at=attempt.started_at,
+        latency_ms=max(0, int(attempt.latency_ms)),
+        outcome=attempt.outcome,
+        http_status=attempt.http_status,
+        error_code=attempt.error_code[:64],
+        error_message=redact(attempt.error_message or "")[:500],
+        input_tokens=attempt.usage.input_tokens,
+        output_tokens=attempt.usage.output_tokens,
+        document_tokens=attempt.usage.document_tokens,
+        cost_usd=attempt.cost_usd,
+        request_id=attempt.request_id[:255],
+    )
+
+
+class _AttemptRecorder:
+    def __init__(self, run_id):
+        self.run_id = run_id
+        self.recorded: list[Attempt] = []
+
+    def __call__(self, attempt: Attempt) -> None:
+        try:
+            _attempt_row(self.run_id, attempt).save()
+        except Exception:  # noqa: BLE001 - history must never break the run
+            logger.warning("attempt of run %s not recorded", self.run_id, exc_info=True)
+        self.recorded.append(attempt)
+
+    def catch_up(self, attempts: Iterable[Attempt]) -> None:
+        """Record attempts the LLM layer reported only at the end."""
+        for attempt in attempts:
+            if attempt not in self.recorded:
+                self(attempt)
+
+
+def _sum(values) -> Any:
+    values = [v for v in values if v is not None]
+    return sum(values) if values else None
+
+
+def _usage_fields(attempts: Iterable[Attempt], generation=None) -> dict:
+    attempts = list(attempts)
+    fields = {
+        "input_tokens": _sum(a.usage.input_tokens for a in attempts),
+        "output_tokens": _sum(a.usage.output_tokens for a in attempts),
+        "document_tokens": _sum(a.usage.document_tokens for a in attempts),
+        "cost_usd": _sum(a.cost_usd for a in attempts),
+    }
+    if generation is not None:
+        for name in ("input_tokens", "output_tokens", "document_tokens"):
+            if fields[name] is None:
+                fields[name] = getattr(generation.usage, name)
+        if fields["cost_usd"] is None:
+            fields["cost_usd"] = generation.cost_usd
+    if fields["cost_usd"] is not None:
+        fields["cost_usd"] = Decimal(fields["cost_usd"]).quantize(Decimal("0.000001"))
+    return fields
+
+
+def _failed(code: str, message: str, **extra) -> dict:
+    return {
+        "status": Status.FAILED,
+        "error_code": code[:64],
+        "error_message": redact(message),
+        "finished_at": timezone.now(),
+        **extra,
+    }
+
+
+def extraction_run_execute(*, run_id) -> str:
+    """Execute a queued run once; returns what happened ("not_claimed", or the new status)."""
+    token = _claim(run_id)
+    if token is None:
+        logger.info("run %s: nothing to claim (duplicate or late delivery)", run_id)
+        return "not_claimed"
+    lease = Lease(run_id, token)
+    run = ExtractionRun.objects.select_related("document").get(pk=run_id)
+    logger.info("run %s claimed (attempt %d, pid %d)", run_id, run.attempt_count, os.getpid())
+    limit = conf.max_attempts()
+    if run.attempt_count > limit:
+        lease.finish(
+            **_failed(
+                "too_many_attempts",
+                f"Gave up after {limit} attempts that did not finish (worker lost each time).",
+            )
+        )
+        return Status.FAILED
+    recorder = _AttemptRecorder(run_id)
+    started = time.time()  # llm.service.extract takes an epoch deadline
+    try:
+        with (
+            document_local_path(run.document) as path,
+            lease.heartbeating(conf.heartbeat_seconds()),
+        ):
+            outcome = _llm_extract(
+                path=path,
+                filename=run.document.original_name,
+                page_count=run.document.page_count,
+                size_bytes=run.document.size_bytes,
+                instructions=run.instructions,
+                schema=run.schema,
+                model=run.requested_model,
+                fallback_models=tuple(run.fallback_models),
+                transport=run.transport,
+                files=DocumentFileCache(run.document, lease=token),
+                on_attempt=recorder,
+                should_continue=lease.should_continue,
+                deadline=started + conf.run_budget_seconds(),
+            )
+    except llm_errors.RetryLater as exc:
+        recorder.catch_up(getattr(exc, "attempts", ()))
+        return _retry_later(lease, run, exc)
+    except llm_errors.LLMError as exc:
+        recorder.catch_up(getattr(exc, "attempts", ()))
+        if lease.cancel_requested or _cancel_requested(run_id):
+            return _cancelled(lease, recorder)
+        extra = {"raw_output": exc.raw_text} if isinstance(exc, llm_errors.BadOutput) else {}
+        lease.finish(
+            **_failed(exc.code, str(exc.detail), **extra), **_usage_fields(recorder.recorded)
+        )
+        logger.info("run %s failed: %s", run_id, exc.code)
+        return Status.FAILED
+    except ApplicationError as exc:  # from our side of the call (e.g. the file cache)
+        lease.finish(**_failed(exc.code, str(exc.detail)), **_usage_fields(recorder.recorded))
+        logger.info("run %s failed: %s", run_id, exc.code)
+        return Status.FAILED
+    except Exception as exc:
+        logger.exception("run %s: unexpected error", run_id)
+        lease.finish(**_failed("internal_error", f"{type(exc).__name__}: {exc}"))
+        return Status.FAILED
+    recorder.catch_up(outcome.attempts)
+    if lease.cancel_requested or _cancel_requested(run_id):
+        return _cancelled(lease, recorder)
+    generation = outcome.generation
+    written = lease.finish(
+        status=Status.SUCCEEDED,
+        result=outcome.data,
+        raw_output=generation.text or "",
+        model_used=outcome.model_used,
+        route=outcome.route,
+        simulated=bool(generation.simulated),
+        error_code="",
+        error_message="",
+        finished_at=timezone.now(),
+        **_usage_fields(recorder.recorded, generation),
+    )
+    if not written:
+        logger.warning("run %s: lease lost before the result was written; discarded", run_id)
+        return "lease_lost"
+    return Status.SUCCEEDED
+
+
+def _cancel_requested(run_id) -> bool:
+    return ExtractionRun.objects.filter(pk=run_id, cancel_requested=True).exists()
+
+
+def _cancelled(lease: Lease, recorder: _AttemptRecorder) -> str:
+    lease.finish(
+        status=Status.CANCELLED,
+        error_code="cancelled",
+        error_message="Cancelled while running.",
+        finished_at=timezone.now(),
+        **_usage_fields(recorder.recorded),
+    )
+    return Status.CANCELLED
+
+
+def _retry_later(lease: Lease, run: ExtractionRun, exc) -> str:
+    # A deliberate postponement, not a lost worker: it does not use up an attempt.
+    at = exc.at
+    with transaction.atomic():
+        written = lease.finish(
+            status=Status.QUEUED,
+            not_before=at,
+            queued_at=timezone.now(),
+            attempt_count=F("attempt_count") - 1,
+            error_code="retry_later",
+            error_message=redact(str(exc.detail)),
+        )
+        if written:
+            queue.schedule_run_later(run.pk, at)
+    logger.info("run %s: provider asked to wait; scheduled for %s", run.pk, at.isoformat())
+    return "retry_later"
