@@ -14,6 +14,7 @@ from pypdf import PasswordType, PdfReader, apply_configuration
 from pypdf.errors import DependencyError, LimitReachedError
 
 from extraction.errors import PdfEncrypted, PdfUnreadable, TooManyPages
+from extraction.pdfxref import xref_entries_claimed
 from remorai.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,13 @@ _DECODED_LIMITS = (
     "zlib_maximum_output_length",
     "brotli_maximum_output_length",
 )
+
+
+# A cross-reference section may declare at most one entry per this many bytes of the file (a
+# real object takes far more, even packed in a compressed object stream), and never fewer than
+# SMALL_FILE_ENTRIES; so a 12 KB file cannot make pypdf visit two million entries.
+BYTES_PER_ENTRY = 2
+SMALL_FILE_ENTRIES = 10_000
 
 
 class _RepairTooLarge(Exception):
@@ -90,7 +98,9 @@ class PdfInfo:
     metadata: dict = field(default_factory=dict)
 
 
-def pdf_inspect(stream: BinaryIO, *, max_pages: int, start: int = 0) -> PdfInfo:
+def pdf_inspect(
+    stream: BinaryIO, *, max_pages: int, max_objects: int = 500_000, start: int = 0
+) -> PdfInfo:
     """Open the PDF read from `stream` (its header at offset `start`) and describe it.
 
     Raises an ApplicationError for anything that is not a readable PDF within the limits. A PDF
@@ -98,6 +108,7 @@ def pdf_inspect(stream: BinaryIO, *, max_pages: int, start: int = 0) -> PdfInfo:
     bounded whatever the file's size (MAX_REPAIR_BYTES at most, for a damaged file).
     """
     window = _PdfWindow(stream, start=start, max_read=MAX_REPAIR_BYTES)
+    _check_xref_claims(window, max_objects=max_objects)
     # pypdf's structure limits stay on; the page tree bound is tightened so that walking it stops
     # soon after MAX_PDF_PAGES leaves, and decompression stops at MAX_DECODED_BYTES per stream
     # (pypdf's default, 75 MB, let a 3.5 KB xref-stream bomb grow the heap by 147 MiB).
@@ -127,6 +138,24 @@ def pdf_inspect(stream: BinaryIO, *, max_pages: int, start: int = 0) -> PdfInfo:
                 ) from exc
             raise PdfUnreadable(f"The PDF could not be read ({_describe(exc)}).") from exc
     return PdfInfo(page_count=page_count, is_encrypted=is_encrypted, metadata=metadata)
+
+
+def _check_xref_claims(window: _PdfWindow, *, max_objects: int) -> None:
+    """Refuse, before pypdf visits them, more cross-reference entries than the file can hold."""
+    size = window.seek(0, os.SEEK_END)
+    try:
+        claimed = xref_entries_claimed(window)
+    except _RepairTooLarge:
+        claimed = 0
+    finally:
+        window.refused = False
+    bound = min(max_objects, max(SMALL_FILE_ENTRIES, size // BYTES_PER_ENTRY))
+    if claimed > bound:
+        raise PdfUnreadable(
+            f"The PDF's cross-reference table declares {claimed} objects; a file of {size} bytes "
+            f"is accepted with at most {bound}."
+        )
+    window.seek(0)
 
 
 def _open_with_empty_password(reader: PdfReader) -> None:

@@ -156,6 +156,9 @@ STORAGES = {
 # --- Uploads --------------------------------------------------------------------------------
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 MAX_PDF_PAGES = env.int("MAX_PDF_PAGES", default=2000)
+# Cross-reference entries a PDF may declare (pypdf visits each: ~3-4 µs apiece); a file also may
+# not declare more than one per 2 bytes of itself. More → 422 pdf_unreadable before pypdf reads it.
+MAX_PDF_OBJECTS = env.int("MAX_PDF_OBJECTS", default=500_000)
 # Uploads larger than this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -56,7 +56,10 @@ def document_ingest(*, owner, upload) -> tuple[Document, bool]:
             return existing, False
         with open(spooled.path, "rb") as stream:
             info = pdf_inspect(
-                stream, max_pages=settings.MAX_PDF_PAGES, start=spooled.head.index(SIGNATURE)
+                stream,
+                max_pages=settings.MAX_PDF_PAGES,
+                max_objects=settings.MAX_PDF_OBJECTS,
+                start=spooled.head.index(SIGNATURE),
             )
         document = Document(
             id=uuid.uuid4(),
