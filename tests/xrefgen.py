@@ -38,7 +38,8 @@ def xref_stream_pdf(entries: int, *, index: bool = False) -> bytes:
     declared = b"/Index [0 5 5 %d] " % (entries - 5) if index else b""
     out += (
         b"4 0 obj\n<< /Type /XRef /Size %d %s/W [1 4 1] /Root 1 0 R /Filter /FlateDecode "
-        b"/Length %d >>\nstream\n" % (entries, declared, len(data))
+        b"/Length %d >>\nstream\n"
+        % (entries, declared, len(data))
         + data
         + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at
     )
@@ -52,8 +53,8 @@ def classic_xref_pdf(entries: int, *, line_end: bytes = b" \n") -> bytes:
     xref_at = len(out)
     free = b"0000000000 65535 f" + line_end
     used = b"".join(b"%010d 00000 n" % o + line_end for o in offsets)
-    out += b"xref\n0 %d\n" % entries + free + used + (b"0000000000 00000 f" + line_end) * (
-        entries - 4
+    out += (
+        b"xref\n0 %d\n" % entries + free + used + (b"0000000000 00000 f" + line_end) * (entries - 4)
     )
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (entries, xref_at)
     return bytes(out)
