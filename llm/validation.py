@@ -10,9 +10,10 @@ import json
 from typing import Any
 
 import jsonschema
-from jsonschema.validators import validator_for
+from referencing.exceptions import Unresolvable
 
 from llm.errors import BadOutput
+from llm.schema_safety import schema_validator
 from llm.types import Generation
 
 # finish reasons meaning "stopped at the token limit" (OpenAI/LiteLLM, Anthropic, Gemini)
@@ -68,9 +69,13 @@ def _strip_fences(text: str) -> str:
 
 
 def schema_errors(data: Any, schema: dict) -> list[str]:
-    validator_class = validator_for(schema, default=jsonschema.Draft202012Validator)
-    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    validator = schema_validator(schema, format_checker=True)
+    try:
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    except (Unresolvable, RecursionError, ValueError) as exc:
+        # A profile saved before the save-time checks (remote or recursive $ref, a pattern RE2
+        # cannot run): the answer cannot be judged safely.
+        return [f"the schema cannot be applied safely: {type(exc).__name__}"]
     return [_describe(e) for e in errors[:MAX_ERRORS]]
 
 

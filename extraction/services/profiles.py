@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from extraction.models import ExtractionProfile
+from llm.schema_safety import schema_problems
 from remorai.errors import ApplicationError
 
 
@@ -37,6 +38,14 @@ def profile_schema_check(*, schema) -> None:
         raise InvalidProfileSchema(
             f"Invalid JSON Schema: {exc.message}", path="/".join(map(str, exc.path))
         ) from exc
+    except RecursionError:
+        raise InvalidProfileSchema("The schema is nested too deeply.") from None
+    problems = schema_problems(schema)
+    if problems:
+        pointer, problem = problems[0]
+        raise InvalidProfileSchema(
+            f"Unsafe JSON Schema at {pointer or '/'}: {problem}.", path=pointer
+        )
     if schema.get("type") != "object":
         raise InvalidProfileSchema('The top level of the schema must be {"type": "object"}.')
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 
 from extraction.models import ExtractionRun
+from llm.schema_safety import schema_validator
 from remorai.errors import ApplicationError
 
 
@@ -24,7 +24,7 @@ class InvalidReview(ApplicationError):
 
 def review_errors(*, schema: dict, data) -> list[tuple[str, str]]:
     """(field path, message) for each way `data` breaks `schema`."""
-    validator = Draft202012Validator(schema or {})
+    validator = schema_validator(schema or {})
     return [
         ("/".join(map(str, e.absolute_path)) or "(root)", e.message)
         for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
