@@ -1,10 +1,28 @@
-"""One error hierarchy and one DRF exception handler: every error is {"code", "detail", …}."""
+"""One error hierarchy and one DRF exception handler: every error is {"code", "detail", …}.
 
-from django.core.exceptions import PermissionDenied
+Under /api/ that holds for every status: an exception no view expected (the database down, the
+file storage failing, a bug) is logged with its traceback and answered as JSON too, whatever
+DJANGO_DEBUG says; remorai.middleware.ApiJsonErrorsMiddleware catches what happens outside a view.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("django.request")
 
 
 class ApplicationError(Exception):
@@ -29,6 +47,49 @@ class Conflict(ApplicationError):
     default_detail = "The request conflicts with the current state."
 
 
+class RequestTooLarge(ApplicationError):
+    code = "too_large"
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the limit."
+
+
+class TooManyFields(ApplicationError):
+    code = "too_many_fields"
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request has too many form fields or files."
+
+
+class BadRequest(ApplicationError):
+    code = "bad_request"
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request was refused."
+
+
+class ServiceUnavailable(ApplicationError):
+    """A dependency is down; the same request may succeed later (Retry-After says when)."""
+
+    code = "service_unavailable"
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; try again shortly."
+    retry_after = 5
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
+    default_detail = "The database is unavailable; try again shortly."
+
+
+class StorageUnavailable(ServiceUnavailable):
+    code = "storage_unavailable"
+    default_detail = "The file storage is unavailable; try again shortly."
+
+
+class InternalError(ApplicationError):
+    code = "internal_error"
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = "An unexpected error occurred; it has been logged."
+
+
 class IdempotencyKeyReused(ApplicationError):
     code = "idempotency_key_reused"
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
@@ -49,23 +110,75 @@ _DRF_CODES = {
 }
 
 
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 is a runtime dependency
+        return (OSError,)
+    return (OSError, BotoCoreError, ClientError)
+
+
+def unexpected_error(exc: BaseException) -> ApplicationError:
+    """The API error answering an exception no view handled (request parsing limits, a
+    dependency down, a bug)."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return RequestTooLarge(
+            f"The request body is larger than the limit of {limit} bytes.", max_bytes=limit
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return TooManyFields()
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest()
+    if isinstance(exc, OperationalError | InterfaceError):
+        return DatabaseUnavailable()
+    if isinstance(exc, DatabaseError):
+        return InternalError()
+    if isinstance(exc, _storage_errors()):
+        return StorageUnavailable()
+    return InternalError()
+
+
+def error_response(error: ApplicationError) -> Response:
+    headers = {}
+    if isinstance(error, ServiceUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(error.as_dict(), status=error.status_code, headers=headers)
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=exc.status_code)
+        return error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return _unexpected(exc, context)
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": code, "detail": "Invalid input.", "errors": response.data}
+        errors = response.data
+        if not isinstance(errors, dict):  # a ValidationError not tied to a field
+            errors = {"non_field_errors": errors}
+        response.data = {"code": code, "detail": "Invalid input.", "errors": errors}
     else:
         detail = response.data.get("detail", str(exc)) if isinstance(response.data, dict) else exc
         response.data = {"code": code, "detail": str(detail)}
     return response
+
+
+def _unexpected(exc, context) -> Response:
+    error = unexpected_error(exc)
+    request = context.get("request")
+    path = getattr(request, "path", "?")
+    if error.status_code >= 500:
+        # Django's own 500 logging never sees an exception a handler answered: log it here.
+        logger.error("%s on %s: %s", error.code, path, type(exc).__name__, exc_info=exc)
+    else:
+        logger.warning("%s on %s: %s", error.code, path, type(exc).__name__)
+    set_rollback()
+    return error_response(error)
 
 
 def not_found(request, exception=None):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from extraction.models import ExtractionAttempt, ExtractionProfile, ExtractionRun, Transport
+from extraction.models import ExtractionAttempt, ExtractionProfile, ExtractionRun, Route, Transport
 
 
 class ProfileSerializer(serializers.ModelSerializer):
@@ -124,6 +124,14 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
     usage = serializers.SerializerMethodField()
     timings = serializers.SerializerMethodField()
     redo_of = serializers.UUIDField(source="redo_of_id", read_only=True, allow_null=True)
+    # Declared, not generated: a read-only model field loses allow_blank, and "" is what a run
+    # that never reached a provider (queued, cancelled before it started) has.
+    route = serializers.ChoiceField(
+        choices=Route.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text='"" until the run has reached a provider.',
+    )
     simulated = serializers.BooleanField(
         read_only=True, help_text="True when the answer came from the provider simulator."
     )

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from extraction import selectors
+from extraction.api.error_bodies import (
+    ExtractionFinishedErrorSerializer,
+    ExtractionInProgressErrorSerializer,
+    ExtractionRequestErrorSerializer,
+)
 from extraction.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from extraction.api.runs_filters import ExtractionRunFilter
 from extraction.api.runs_serializers import (
@@ -27,6 +33,13 @@ from extraction.services.runs import (
 )
 from remorai.errors import ApplicationError
 from remorai.pagination import CappedCountPagination
+from remorai.schema import error_response
+
+IN_PROGRESS = error_response(
+    "`extraction_in_progress`: a run of this document and profile is queued or running "
+    "(`active_run_id`).",
+    ExtractionInProgressErrorSerializer,
+)
 
 
 class UnknownProfile(ApplicationError):
@@ -61,6 +74,10 @@ class DocumentExtractionsView(generics.ListAPIView):
 
     serializer_class = ExtractionRunSerializer
     filterset_class = None
+    # The same page shape as GET /api/extractions/ (one schema component, `count_capped` too).
+    pagination_class = CappedCountPagination
+    # JSON only: one request format in the schema (a generated client sends the body once).
+    parser_classes = [JSONParser]
 
     def get_document(self) -> Document:
         return selectors.document_get(
@@ -77,8 +94,12 @@ class DocumentExtractionsView(generics.ListAPIView):
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             202: ExtractionAcceptedSerializer,
-            409: OpenApiResponse(description="An extraction is already active (its id given)."),
-            422: OpenApiResponse(description="Unknown profile or model; key reused."),
+            409: IN_PROGRESS,
+            422: error_response(
+                "`unknown_profile` (`profile`), `unknown_model` (`model`, `known`) or "
+                "`idempotency_key_reused`.",
+                ExtractionRequestErrorSerializer,
+            ),
         },
     )
     @idempotent("extractions.create")
@@ -126,7 +147,11 @@ class ExtractionCancelView(APIView):
         request=None,
         responses={
             200: ExtractionRunSerializer,
-            409: OpenApiResponse(description="The run already finished."),
+            409: error_response(
+                "`extraction_finished`: the run succeeded or failed (`status`). Cancelling a "
+                "cancelled run is not an error: 200 with the run as it is.",
+                ExtractionFinishedErrorSerializer,
+            ),
         },
     )
     def post(self, request, run_id):
@@ -139,7 +164,11 @@ class ExtractionRetryView(APIView):
         request=None,
         responses={
             202: ExtractionAcceptedSerializer,
-            409: OpenApiResponse(description="This run, or another of the same kind, is active."),
+            409: error_response(
+                "`extraction_in_progress`: this run, or another of the same document and "
+                "profile, is queued or running (`active_run_id`).",
+                ExtractionInProgressErrorSerializer,
+            ),
         },
     )
     def post(self, request, run_id):

@@ -160,6 +160,23 @@ def test_cancel_of_a_finished_run_is_409(api, document, enqueued, fake):
     response = api.post(f"/api/extractions/{run_id}/cancel/")
     assert response.status_code == 409
     assert response.json()["code"] == "extraction_finished"
+    assert response.json()["status"] == "succeeded"
+
+
+def test_cancelling_a_cancelled_run_again_is_200_with_the_run_unchanged(api, document, enqueued):
+    run_id = start(api, document).json()["id"]
+    first = api.post(f"/api/extractions/{run_id}/cancel/")
+    again = api.post(f"/api/extractions/{run_id}/cancel/")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.json()["status"] == "cancelled" and again.json()["route"] == ""
+
+
+def test_start_takes_json_only(api, document, enqueued):
+    response = api.post(start_url(document), {"profile": "invoice"}, format="multipart")
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert not ExtractionRun.objects.exists()
 
 
 def test_idempotency_key_same_body_same_response(api, document, enqueued):
