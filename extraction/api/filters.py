@@ -2,7 +2,7 @@ from datetime import UTC
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django_filters.fields import IsoDateTimeField, RangeField
+from django_filters.fields import IsoDateTimeField
 
 from extraction.models import Document
 
@@ -23,15 +23,6 @@ class UtcIsoDateTimeField(IsoDateTimeField):
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
-
-
-class UtcIsoDateTimeRangeField(django_filters.fields.IsoDateTimeRangeField):
-    def __init__(self, *args, **kwargs):
-        RangeField.__init__(self, (UtcIsoDateTimeField(), UtcIsoDateTimeField()), *args, **kwargs)
-
-
-class UtcIsoDateTimeFromToRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
-    field_class = UtcIsoDateTimeRangeField
 
 
 class DocumentFilter(django_filters.FilterSet):

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from extraction.api.filters import UtcIsoDateTimeFromToRangeFilter
+from extraction.api.filters import UtcIsoDateTimeFilter
 from extraction.models import ExtractionRun, Route
 
 
@@ -15,13 +15,25 @@ class ExtractionRunFilter(django_filters.FilterSet):
         method="filter_model", help_text="Requested model or model used."
     )
     route = django_filters.ChoiceFilter(choices=Route.choices)
-    created = UtcIsoDateTimeFromToRangeFilter(
-        field_name="created_at", help_text="created_after / created_before (ISO 8601)."
+    # Two filters, not one range: a 400 then names the query parameter that is wrong.
+    created_after = UtcIsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
+    )
+    created_before = UtcIsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Created before (ISO 8601)."
     )
 
     class Meta:
         model = ExtractionRun
-        fields = ["document", "profile", "status", "model", "route", "created"]
+        fields = [
+            "document",
+            "profile",
+            "status",
+            "model",
+            "route",
+            "created_after",
+            "created_before",
+        ]
 
     def filter_model(self, queryset, name, value):
         return queryset.filter(Q(requested_model=value) | Q(model_used=value))
