@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 _SECRET_PATTERNS = [
     re.compile(r"sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{8,}"),
     re.compile(r"AIza[0-9A-Za-z_\-]{10,}"),
+    # Webhook signing secrets (Standard Webhooks whsec_ + base64).
+    re.compile(r"whsec_[A-Za-z0-9+/=]{8,}"),
     re.compile(
         r"(?i)(authorization|x-api-key|x-goog-api-key|api[_-]?key)([\"']?\s*[:=]\s*[\"']?)"
         r"(?:bearer\s+|token\s+)?[^\s\"',}]+"
@@ -29,7 +31,8 @@ def redact(text: str) -> str:
             text = text.replace(secret, "[REDACTED]")
     text = _SECRET_PATTERNS[0].sub("[REDACTED]", text)
     text = _SECRET_PATTERNS[1].sub("[REDACTED]", text)
-    return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED]", text)
+    text = _SECRET_PATTERNS[2].sub("[REDACTED]", text)
+    return _SECRET_PATTERNS[3].sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED]", text)
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -208,6 +208,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "extraction.models.ExtractionRun.Status",
+        "WebhookDeliveryStatusEnum": "extraction.webhooks.models.WebhookDelivery.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "remorai.schema.add_error_responses",
@@ -270,6 +274,16 @@ EXTRACTION_HEARTBEAT_SECONDS = env.float("EXTRACTION_HEARTBEAT_SECONDS", default
 EXTRACTION_STALE_HEARTBEAT_SECONDS = env.float("EXTRACTION_STALE_HEARTBEAT_SECONDS", default=30.0)
 EXTRACTION_STALE_QUEUED_SECONDS = env.float("EXTRACTION_STALE_QUEUED_SECONDS", default=90.0)
 EXTRACTION_MAX_ATTEMPTS = env.int("EXTRACTION_MAX_ATTEMPTS", default=3)
+
+# --- Webhooks (extraction/webhooks/conf.py has the defaults and what each means) ------------
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_RETRY_SCHEDULE = env.list(
+    "WEBHOOK_RETRY_SCHEDULE", cast=float, default=[5, 60, 300, 1800, 7200, 21600, 54000]
+)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=5)
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.float("WEBHOOK_SECRET_OVERLAP_SECONDS", default=86400.0)
+WEBHOOK_CLAIM_SECONDS = env.float("WEBHOOK_CLAIM_SECONDS", default=60.0)
 
 # --- LLM layer ------------------------------------------------------------------------------
 LITELLM_BASE_URL = env.str("LITELLM_BASE_URL", default="")

@@ -2,7 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 # Fixture modules shared by several test packages.
-pytest_plugins = ["tests.fixtures.litellm", "tests.fixtures.simulator"]
+pytest_plugins = ["tests.fixtures.litellm", "tests.fixtures.simulator", "tests.fixtures.webhooks"]
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from extraction.api import runs_views, views
+from extraction.webhooks.api import urls as webhooks_urls
 
 app_name = "api"
 urlpatterns: list = [
@@ -34,3 +35,6 @@ urlpatterns: list = [
         name="extraction-retry",
     ),
 ]
+
+# /api/webhooks/… (extraction/webhooks/api/urls.py)
+urlpatterns += webhooks_urls.urlpatterns
