@@ -101,6 +101,15 @@ def enqueue_remote_delete(ids: list[int]) -> None:
     async_task(_tasks().delete_remote_files, list(ids), task_name=f"delete-remote-{ids[0]}")
 
 
+def enqueue_webhook_send(delivery_id) -> None:
+    """Queue one webhook delivery's send (its id only: no secret, no body in the task)."""
+    from django_q.tasks import async_task
+
+    from extraction.webhooks import tasks as webhook_tasks
+
+    async_task(webhook_tasks.send_webhook, str(delivery_id), task_name=f"webhook-{delivery_id}")
+
+
 def broker_backlog() -> int:
     """Tasks waiting in the broker; an unknown backlog counts as none."""
     try:

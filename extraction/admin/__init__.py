@@ -2,3 +2,4 @@
 copies, profiles, the dashboard), the forms in forms.py. Importing the package registers them."""
 
 from extraction.admin import documents, files, profiles, runs  # noqa: F401 - registers the admins
+from extraction.webhooks import admin as webhooks_admin  # noqa: F401, E402 - registers them

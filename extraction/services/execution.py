@@ -26,6 +26,7 @@ from django.utils import timezone
 from extraction import conf, queue
 from extraction.models import ExtractionAttempt, ExtractionRun
 from extraction.services.files import DocumentFileCache, document_local_path
+from extraction.webhooks.outbox import webhook_run_events_record
 from llm import errors as llm_errors
 from llm.types import Attempt
 from remorai.errors import ApplicationError
@@ -75,9 +76,15 @@ class Lease:
 
     def finish(self, **fields) -> bool:
         """Write the outcome if the run is still ours; False (nothing written) otherwise."""
-        with self._lock:
+        with self._lock, transaction.atomic():
             written = self._mine().update(lease_token=None, heartbeat_at=timezone.now(), **fields)
             self.lost = not written
+            if written:  # a terminal status writes its webhook outbox rows with it (#15)
+                webhook_run_events_record(
+                    run_id=self.run_id,
+                    status=fields.get("status"),
+                    needs_review=bool(fields.get("needs_review")),
+                )
             return bool(written)
 
     @contextmanager

@@ -17,6 +17,7 @@ from extraction.models import (
     Trigger,
 )
 from extraction.services.profiles import model_check
+from extraction.webhooks.outbox import webhook_run_events_record
 from remorai.errors import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def extraction_run_cancel(*, run: ExtractionRun) -> ExtractionRun:
             error_code="cancelled",
             error_message="Cancelled before it started.",
         ):
-            pass
+            webhook_run_events_record(run_id=run.pk, status=Status.CANCELLED)
         elif not ExtractionRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
             cancel_requested=True
         ):

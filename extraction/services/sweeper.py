@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from extraction import conf, queue
 from extraction.models import ExtractionRun
+from extraction.webhooks.outbox import webhook_run_events_record
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +36,15 @@ def extraction_runs_sweep() -> dict[str, int]:
     ).values_list("pk", "lease_token", "cancel_requested"):
         mine = ExtractionRun.objects.filter(pk=run_id, status=Status.RUNNING, lease_token=token)
         if cancel:  # its worker died after a cancel was asked for: nothing left to stop
-            mine.update(
-                status=Status.CANCELLED,
-                lease_token=None,
-                finished_at=now,
-                error_code="cancelled",
-                error_message="Cancelled while running (its worker was lost).",
-            )
+            with transaction.atomic():
+                if mine.update(
+                    status=Status.CANCELLED,
+                    lease_token=None,
+                    finished_at=now,
+                    error_code="cancelled",
+                    error_message="Cancelled while running (its worker was lost).",
+                ):
+                    webhook_run_events_record(run_id=run_id, status=Status.CANCELLED)
             continue
         with transaction.atomic():
             if mine.update(status=Status.QUEUED, lease_token=None, queued_at=now):

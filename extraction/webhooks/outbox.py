@@ -10,12 +10,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from extraction import queue
 from extraction.webhooks import conf
 from extraction.webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
-SEND_TASK = "extraction.webhooks.tasks.send_webhook"
 
 _EVENT_OF_STATUS = {
     "succeeded": Event.SUCCEEDED,
@@ -24,17 +24,10 @@ _EVENT_OF_STATUS = {
 }
 
 
-def enqueue_send(delivery_id) -> None:
-    """Hand one delivery to the queue (its id only: no secret, no body in the task)."""
-    from django_q.tasks import async_task
-
-    async_task(SEND_TASK, str(delivery_id), task_name=f"webhook-{delivery_id}")
-
-
 def send_after_commit(delivery_ids) -> None:
     ids = [str(i) for i in delivery_ids]
     if ids:
-        transaction.on_commit(lambda: [enqueue_send(i) for i in ids])
+        transaction.on_commit(lambda: [queue.enqueue_webhook_send(i) for i in ids])
 
 
 def run_events(*, status: str, needs_review: bool = False) -> list[str]:
@@ -94,7 +87,7 @@ def webhook_deliveries_sweep(*, limit: int = 1000) -> dict[str, int]:
     )
     ids = list(due)
     for delivery_id in ids:
-        enqueue_send(delivery_id)
+        queue.enqueue_webhook_send(delivery_id)
     if ids:
         logger.info("webhook sweeper: %d deliveries enqueued", len(ids))
     return {"webhooks_enqueued": len(ids)}

@@ -76,7 +76,7 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookE
             fields += ["disabled_reason", "disabled_at", "consecutive_failures"]
         else:
             endpoint.disabled_reason, endpoint.disabled_at = (
-                "Disabled by its owner.",
+                "Disabled by hand.",
                 timezone.now(),
             )
             fields += ["disabled_reason", "disabled_at"]
