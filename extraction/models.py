@@ -24,6 +24,9 @@ class Document(models.Model):
     page_count = models.PositiveIntegerField()
     is_encrypted = models.BooleanField(default=False)
     pdf_metadata = models.JSONField(default=dict, blank=True)
+    # The e-invoice XML the PDF carries (Factur-X / ZUGFeRD / XRechnung / UBL), found at intake:
+    # {standard, profile, syntax, filename, guideline}, or null (extraction.verification.einvoice).
+    embedded_invoice = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -40,6 +43,21 @@ class Document(models.Model):
 class Route(models.TextChoices):
     PROXY = "proxy", "LiteLLM proxy"
     DIRECT = "direct", "Direct provider"
+
+
+class RunRoute(models.TextChoices):
+    """How a run was answered: a model through the proxy or directly, or the embedded XML."""
+
+    PROXY = "proxy", "LiteLLM proxy"
+    DIRECT = "direct", "Direct provider"
+    EMBEDDED = "embedded", "Embedded e-invoice XML"
+
+
+class Source(models.TextChoices):
+    """Where an extraction's answer comes from (the request's `source`)."""
+
+    AUTO = "auto", "Embedded e-invoice when there is one, else the model"
+    MODEL = "model", "The model (compared with the embedded e-invoice when there is one)"
 
 
 class UploadedFile(models.Model):
@@ -100,6 +118,8 @@ class ExtractionProfile(models.Model):
     schema = models.JSONField()
     default_model = models.CharField(max_length=128)
     fallback_models = models.JSONField(default=list, blank=True)
+    # Names of rules from extraction.verification.checks applied to each succeeded run.
+    checks = models.JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -143,8 +163,9 @@ class ExtractionRun(models.Model):
     requested_model = models.CharField(max_length=128)
     fallback_models = models.JSONField(default=list, blank=True)
     transport = models.CharField(max_length=16, choices=Transport.choices, default=Transport.FILE)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.AUTO)
     model_used = models.CharField(max_length=128, blank=True)
-    route = models.CharField(max_length=16, choices=Route.choices, blank=True)
+    route = models.CharField(max_length=16, choices=RunRoute.choices, blank=True)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
@@ -153,6 +174,8 @@ class ExtractionRun(models.Model):
     simulated = models.BooleanField(default=False)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
+    # Things the caller should know that did not fail the run: [{"code", "message"}].
+    warnings = models.JSONField(default=list, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     document_tokens = models.PositiveIntegerField(null=True, blank=True)

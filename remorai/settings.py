@@ -211,6 +211,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "extraction.models.ExtractionRun.Status",
         "WebhookDeliveryStatusEnum": "extraction.webhooks.models.WebhookDelivery.Status",
+        # A run's route (also `embedded`) and an attempt's or remote copy's (proxy/direct only).
+        "RunRouteEnum": "extraction.models.RunRoute",
+        "RouteEnum": "extraction.models.Route",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -421,6 +424,8 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         # pypdf warns about every quirk of an uploaded file; intake reports what matters.
         "pypdf": {"level": "ERROR"},
+        # factur-x warns about every PDF that carries no e-invoice (most of them).
+        "factur-x": {"level": "ERROR"},
     },
 }
 

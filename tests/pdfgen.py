@@ -150,3 +150,14 @@ def manifest_rows() -> list[dict]:
     lines = (PDFS / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
     return [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line]
+
+
+def pdf_with_attachment(name: str, content: bytes, *, pages: int = 1) -> bytes:
+    """A valid PDF carrying one embedded file (e.g. an e-invoice XML) named `name`."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=200, height=200)
+    writer.add_attachment(name, content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -21,6 +21,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "schema",
             "default_model",
             "fallback_models",
+            "checks",
             "version",
             "updated_at",
         ]

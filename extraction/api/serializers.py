@@ -12,8 +12,20 @@ class DocumentUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The PDF, as the only file of the request.")
 
 
+class EmbeddedInvoiceSerializer(serializers.Serializer):
+    standard = serializers.ChoiceField(
+        choices=["factur-x", "zugferd", "xrechnung", "ubl"],
+        help_text="The e-invoice standard of the XML embedded in the PDF.",
+    )
+    profile = serializers.CharField(
+        allow_null=True,
+        help_text="Its profile (conformance level): minimum, basicwl, basic, en16931, extended…",
+    )
+
+
 class DocumentSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    embedded_invoice = serializers.SerializerMethodField()
 
     class Meta:
         model = Document
@@ -24,6 +36,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "size_bytes",
             "page_count",
             "is_encrypted",
+            "embedded_invoice",
             "created_at",
             "url",
         ]
@@ -34,3 +47,10 @@ class DocumentSerializer(serializers.ModelSerializer):
         path = reverse("api:document-detail", kwargs={"document_id": document.id})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(EmbeddedInvoiceSerializer(allow_null=True))
+    def get_embedded_invoice(self, document: Document) -> dict | None:
+        found = document.embedded_invoice
+        if not found:
+            return None
+        return {"standard": found.get("standard"), "profile": found.get("profile")}

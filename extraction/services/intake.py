@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from extraction.errors import EmptyFile, NotPdf, UploadTooLarge
 from extraction.models import Document
 from extraction.pdfinspect import pdf_inspect
+from extraction.verification.einvoice import embedded_invoice_detect
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +55,13 @@ def document_ingest(*, owner, upload) -> tuple[Document, bool]:
         existing = Document.objects.filter(owner=owner, sha256=spooled.sha256).first()
         if existing is not None:
             return existing, False
+        start = spooled.head.index(SIGNATURE)
         with open(spooled.path, "rb") as stream:
             info = pdf_inspect(
                 stream,
                 max_pages=settings.MAX_PDF_PAGES,
                 max_objects=settings.MAX_PDF_OBJECTS,
-                start=spooled.head.index(SIGNATURE),
+                start=start,
             )
         document = Document(
             id=uuid.uuid4(),
@@ -70,6 +72,7 @@ def document_ingest(*, owner, upload) -> tuple[Document, bool]:
             page_count=info.page_count,
             is_encrypted=info.is_encrypted,
             pdf_metadata=info.metadata,
+            embedded_invoice=embedded_invoice_detect(spooled.path, start=start),
         )
         with open(spooled.path, "rb") as stream:
             return _store(document, File(stream))

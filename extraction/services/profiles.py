@@ -25,7 +25,20 @@ class UnknownModel(ApplicationError):
     default_detail = "This model is not in the model catalog."
 
 
-_VERSIONED_FIELDS = ("name", "instructions", "schema", "default_model", "fallback_models")
+class UnknownCheck(ApplicationError):
+    code = "unknown_check"
+    status_code = 422
+    default_detail = "The profile lists a check that does not exist."
+
+
+_VERSIONED_FIELDS = (
+    "name",
+    "instructions",
+    "schema",
+    "default_model",
+    "fallback_models",
+    "checks",
+)
 
 
 def profile_schema_check(*, schema) -> None:
@@ -57,8 +70,24 @@ def model_check(*, model: str) -> None:
         raise UnknownModel(f"Unknown model {model!r}.", model=model, known=sorted(catalog))
 
 
-def _check(*, schema, default_model: str, fallback_models: Sequence[str]) -> None:
+def profile_checks_check(*, checks) -> None:
+    """Raise UnknownCheck unless `checks` is a list of registered check names."""
+    from extraction.verification.checks import check_names, unknown_checks
+
+    if not isinstance(checks, list | tuple) or not all(isinstance(c, str) for c in checks):
+        raise UnknownCheck("checks must be a list of check names.", known=check_names())
+    unknown = unknown_checks(checks)
+    if unknown:
+        raise UnknownCheck(
+            f"Unknown check {', '.join(map(repr, unknown))}.", unknown=unknown, known=check_names()
+        )
+
+
+def _check(
+    *, schema, default_model: str, fallback_models: Sequence[str], checks: Sequence[str] = ()
+) -> None:
     profile_schema_check(schema=schema)
+    profile_checks_check(checks=checks)
     if not isinstance(fallback_models, list | tuple) or not all(
         isinstance(m, str) for m in fallback_models
     ):
@@ -76,8 +105,14 @@ def extraction_profile_create(
     schema: dict,
     default_model: str,
     fallback_models: Sequence[str] = (),
+    checks: Sequence[str] = (),
 ) -> ExtractionProfile:
-    _check(schema=schema, default_model=default_model, fallback_models=fallback_models)
+    _check(
+        schema=schema,
+        default_model=default_model,
+        fallback_models=fallback_models,
+        checks=checks,
+    )
     profile = ExtractionProfile(
         slug=slug,
         name=name,
@@ -85,6 +120,7 @@ def extraction_profile_create(
         schema=schema,
         default_model=default_model,
         fallback_models=list(fallback_models),
+        checks=list(checks),
         version=1,
     )
     profile.full_clean()
@@ -103,11 +139,13 @@ def extraction_profile_update(*, profile: ExtractionProfile, **changes) -> Extra
     if not changed:
         return profile
     for field, value in changes.items():
-        setattr(profile, field, list(value) if field == "fallback_models" else value)
+        is_list = field in ("fallback_models", "checks") and isinstance(value, list | tuple)
+        setattr(profile, field, list(value) if is_list else value)
     _check(
         schema=profile.schema,
         default_model=profile.default_model,
         fallback_models=profile.fallback_models,
+        checks=profile.checks,
     )
     profile.version += 1
     profile.save(update_fields=[*changed, "version", "updated_at"])

@@ -26,6 +26,7 @@ FIELDS = {
     "size_bytes",
     "page_count",
     "is_encrypted",
+    "embedded_invoice",
     "created_at",
     "url",
 }

@@ -1,0 +1,94 @@
+"""The `embedded` route of a run: an `invoice` run on a document carrying an e-invoice is answered
+from the XML (no provider call, no cost), unless it asked for `"source": "model"` — then the model
+answers and each of its values is compared with the XML.
+
+`embedded_plan` decides, before any provider is called; the run execution does what it says.
+A malformed or non-invoice XML never fails the run: the model answers, with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from extraction.verification.einvoice import EmbeddedInvoiceUnusable, embedded_invoice_read
+from extraction.verification.embedded_compare import embedded_comparison
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_PROFILES = ("invoice",)  # profiles whose schema invoice_fields maps
+ROUTE = "embedded"
+SOURCE_MODEL = "model"
+WARNING_UNUSABLE = "embedded_invoice_unusable"
+
+
+@dataclass(frozen=True)
+class EmbeddedPlan:
+    """`result` is the XML's answer (None: no usable XML); `answer` says the run ends with it."""
+
+    result: dict | None = None
+    answer: bool = False
+    warnings: list[dict] = field(default_factory=list)
+
+    def comparison(self, model_result: Any) -> dict[str, dict] | None:
+        """The model's answer compared with the XML, by JSON path (None without an XML)."""
+        if self.result is None:
+            return None
+        return embedded_comparison(model_result, self.result)
+
+
+NO_PLAN = EmbeddedPlan()
+
+
+def embedded_plan(*, run, path: str | Path) -> EmbeddedPlan:
+    """What the embedded invoice of `run`'s document means for it (never raises)."""
+    document = run.document
+    if not document.embedded_invoice or _profile_slug(run) not in EMBEDDED_PROFILES:
+        return NO_PLAN
+    try:
+        result = embedded_invoice_read(path)
+        error = next(Draft202012Validator(run.schema).iter_errors(result), None)
+        if error is not None:
+            where = "/".join(map(str, error.absolute_path)) or "the result"
+            raise EmbeddedInvoiceUnusable(
+                f"its fields do not fit the profile's schema ({where}: {error.message[:200]})"
+            )
+    except EmbeddedInvoiceUnusable as exc:
+        logger.info("run %s: embedded invoice unusable: %s", run.pk, exc)
+        return EmbeddedPlan(warnings=[_unusable(str(exc))])
+    except Exception as exc:  # noqa: BLE001 - the XML never fails a run
+        logger.exception("run %s: reading the embedded invoice failed", run.pk)
+        return EmbeddedPlan(warnings=[_unusable(f"it could not be read ({type(exc).__name__})")])
+    return EmbeddedPlan(result=result, answer=getattr(run, "source", "auto") != SOURCE_MODEL)
+
+
+def embedded_evidence(evidence: dict | None, comparison: dict | None) -> dict | None:
+    """The run's evidence with each compared path's status set to matches_embedded or
+    contradicts_embedded (and `embedded_value`), the text-layer location kept beside it."""
+    if comparison is None:
+        return evidence
+    merged = dict(evidence or {})
+    for path, compared in comparison.items():
+        entry = dict(merged.get(path) or {})
+        if "status" in entry and entry["status"] != compared["status"]:
+            entry["text_status"] = entry["status"]
+        entry.update(compared)
+        merged[path] = entry
+    return merged
+
+
+def _unusable(reason: str) -> dict:
+    return {
+        "code": WARNING_UNUSABLE,
+        "message": f"The document's embedded e-invoice was not used: {reason}. "
+        "The model answered instead.",
+    }
+
+
+def _profile_slug(run) -> str:
+    profile = getattr(run, "profile", None)
+    return getattr(profile, "slug", "") or ""
