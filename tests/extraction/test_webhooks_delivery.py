@@ -194,3 +194,20 @@ def test_a_send_claims_once(user, webhook_settings, receivers):
     assert webhook_deliveries_sweep() == {"webhooks_enqueued": 1}
     assert WebhookDelivery.objects.get().status == "delivered"
     assert len(receiver.records()) == 1
+
+
+def test_the_send_task_carries_the_delivery_id_only(
+    user, webhook_settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    endpoint, secret = endpoint_for(user, "http://127.0.0.1:1/x")
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery = webhook_endpoint_ping(endpoint=endpoint)
+    [queued] = OrmQ.objects.all()
+    task = SignedPackage.loads(queued.payload)
+    assert task["args"] == (str(delivery.pk),) and task["kwargs"] == {}
+    assert secret not in repr(task) and secret[6:20] not in queued.payload

@@ -44,7 +44,22 @@ def keep_connection():
 
 
 @pytest.fixture
-def token(db, keep_connection, django_user_model, monkeypatch):
+def no_webhook_traffic(monkeypatch):
+    """Fuzzed webhook URLs are never resolved nor sent to: names do not resolve, and a ping to
+    a registered address literal is answered here (tests send traffic to loopback only)."""
+    from extraction.webhooks import delivery, ssrf
+
+    def unresolvable(host, port):
+        raise OSError("no DNS while fuzzing")
+
+    monkeypatch.setattr(ssrf, "_getaddrinfo", unresolvable)
+    monkeypatch.setattr(
+        delivery, "post", lambda **kw: delivery.TryResult(None, "not sent (fuzzing)", 0)
+    )
+
+
+@pytest.fixture
+def token(db, keep_connection, django_user_model, monkeypatch, no_webhook_traffic):
     # Throttling answers 429 by design; fuzzing sends far more than the rates allow.
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": None, "user": None})
     user = django_user_model.objects.create_user(username="fuzzer", password="pw-fuzz-123")

@@ -58,10 +58,11 @@ def methods_of(view) -> list[str]:
     return [m for m in METHODS if hasattr(view, m)]
 
 
-def url_for(route: str, *, document_id, run_id) -> str:
+def url_for(route: str, *, document_id, run_id, endpoint_id=None) -> str:
     url = route.replace("<uuid:document_id>", str(document_id)).replace(
         "<uuid:run_id>", str(run_id)
     )
+    url = url.replace("<uuid:endpoint_id>", str(endpoint_id or uuid.uuid4()))
     assert "<" not in url, f"{route}: a parameter this matrix does not know; add it"
     return "/" + url
 
@@ -83,6 +84,15 @@ def theirs(other_user):
     return document, run
 
 
+@pytest.fixture
+def their_endpoint(other_user):
+    from extraction.webhooks.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.create(
+        owner=other_user, url="https://hooks.example.com/x", secret="whsec_" + "E" * 43
+    )
+
+
 def test_the_matrix_covers_every_api_endpoint():
     routes = {r for r, _ in api_routes()}
     assert routes >= {
@@ -95,16 +105,21 @@ def test_the_matrix_covers_every_api_endpoint():
         "api/extractions/<uuid:run_id>/",
         "api/extractions/<uuid:run_id>/cancel/",
         "api/extractions/<uuid:run_id>/retry/",
+        "api/webhooks/",
+        "api/webhooks/<uuid:endpoint_id>/",
+        "api/webhooks/<uuid:endpoint_id>/rotate-secret/",
+        "api/webhooks/<uuid:endpoint_id>/test/",
+        "api/webhooks/<uuid:endpoint_id>/deliveries/",
     }
 
 
-def test_another_users_ids_are_404_on_every_endpoint_and_method(api, theirs):
+def test_another_users_ids_are_404_on_every_endpoint_and_method(api, theirs, their_endpoint):
     document, run = theirs
     checked = 0
     for route, view in api_routes():
         if route in PUBLIC or "<" not in route:
             continue
-        url = url_for(route, document_id=document.pk, run_id=run.pk)
+        url = url_for(route, document_id=document.pk, run_id=run.pk, endpoint_id=their_endpoint.pk)
         for method in methods_of(view):
             response = getattr(api, method)(url, {}, format="json")
             assert response.status_code == 404, (method, url, response.content)
@@ -114,9 +129,11 @@ def test_another_users_ids_are_404_on_every_endpoint_and_method(api, theirs):
     assert Document.objects.filter(pk=document.pk).exists()
     run.refresh_from_db()
     assert run.status == "failed"  # no retry, no cancel went through
+    their_endpoint.refresh_from_db()
+    assert their_endpoint.secret == "whsec_" + "E" * 43  # no rotation went through
 
 
-def test_another_users_objects_are_in_no_list_or_filter(api, theirs):
+def test_another_users_objects_are_in_no_list_or_filter(api, theirs, their_endpoint):
     document, run = theirs
     for route, view in api_routes():
         if route in PUBLIC or "<" in route or "get" not in methods_of(view):
@@ -126,6 +143,7 @@ def test_another_users_objects_are_in_no_list_or_filter(api, theirs):
             assert response.status_code in (200, 400), (route, query, response.content)
             body = response.content.decode()
             assert str(document.pk) not in body and str(run.pk) not in body, (route, query)
+            assert str(their_endpoint.pk) not in body, (route, query)
 
 
 def test_anonymous_is_401_on_every_endpoint_and_method(anon_api, user):
