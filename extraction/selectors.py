@@ -49,6 +49,8 @@ LIST_COLUMNS = (
     "model_used",
     "route",
     "transport",
+    "source",
+    "warnings",
     "input_tokens",
     "output_tokens",
     "document_tokens",

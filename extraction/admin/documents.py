@@ -76,6 +76,21 @@ class UploadedFileInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class EmbeddedInvoiceFilter(admin.SimpleListFilter):
+    title = "embedded e-invoice"
+    parameter_name = "embedded_invoice"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(embedded_invoice__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(embedded_invoice__isnull=True)
+        return queryset
+
+
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     list_display = [
@@ -84,9 +99,15 @@ class DocumentAdmin(admin.ModelAdmin):
         "page_count",
         "size",
         "is_encrypted",
+        "e_invoice",
         "created_at",
     ]
-    list_filter = ["is_encrypted", "created_at", ("owner", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "is_encrypted",
+        EmbeddedInvoiceFilter,
+        "created_at",
+        ("owner", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["owner"]
     search_fields = ["original_name", "sha256", "owner__username"]
     date_hierarchy = "created_at"
@@ -100,8 +121,30 @@ class DocumentAdmin(admin.ModelAdmin):
         "size",
         "page_count",
         "is_encrypted",
+        "embedded_invoice_details",
         "created_at",
     ]
+
+    @admin.display(description="e-invoice")
+    def e_invoice(self, document):
+        found = document.embedded_invoice
+        if not found:
+            return "-"
+        return " ".join(filter(None, [found.get("standard"), found.get("profile")]))
+
+    @admin.display(description="embedded e-invoice")
+    def embedded_invoice_details(self, document):
+        found = document.embedded_invoice
+        if not found:
+            return "none"
+        return format_html(
+            "{} ({}), profile {}<br>{} · {}",
+            found.get("standard"),
+            found.get("syntax"),
+            found.get("profile") or "unknown",
+            found.get("filename"),
+            found.get("guideline"),
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:

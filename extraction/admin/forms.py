@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from extraction.errors import UploadTooLarge
 from extraction.models import Document, ExtractionProfile, ExtractionRun, Transport
 from extraction.services.intake import document_ingest
-from extraction.services.profiles import model_check, profile_schema_check
+from extraction.services.profiles import model_check, profile_checks_check, profile_schema_check
 from extraction.uploads import request_upload_too_large
 from remorai.errors import ApplicationError
 
@@ -72,11 +72,29 @@ class PrettyJSONWidget(forms.Textarea):
 class ExtractionProfileForm(forms.ModelForm):
     class Meta:
         model = ExtractionProfile
-        fields = ["slug", "name", "instructions", "schema", "default_model", "fallback_models"]
+        fields = [
+            "slug",
+            "name",
+            "instructions",
+            "schema",
+            "default_model",
+            "fallback_models",
+            "checks",
+        ]
         widgets = {
             "schema": PrettyJSONWidget(attrs={"rows": 20, "cols": 90}),
             "fallback_models": forms.Textarea(attrs={"rows": 2, "cols": 90}),
+            "checks": forms.Textarea(attrs={"rows": 3, "cols": 90}),
         }
+        help_texts = {"checks": 'A JSON list of check names, e.g. ["totals_add_up"].'}
+
+    def clean_checks(self):
+        checks = self.cleaned_data.get("checks") or []
+        try:
+            profile_checks_check(checks=checks)
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+        return checks
 
     def clean_schema(self):
         schema = self.cleaned_data.get("schema")

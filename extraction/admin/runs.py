@@ -101,7 +101,16 @@ class ExtractionRunAdmin(RunActionsMixin, admin.ModelAdmin):
         ),
         (
             "Model and route",
-            {"fields": ["requested_model", "fallback_models", "transport", "model_used", "route"]},
+            {
+                "fields": [
+                    "requested_model",
+                    "fallback_models",
+                    "transport",
+                    "source",
+                    "model_used",
+                    "route",
+                ]
+            },
         ),
         ("Result", {"fields": ["result_pretty", "review_summary"]}),
         ("Attempts", {"fields": ["attempts_table"]}),
@@ -109,7 +118,7 @@ class ExtractionRunAdmin(RunActionsMixin, admin.ModelAdmin):
             "Usage and cost",
             {"fields": ["input_tokens", "output_tokens", "document_tokens", "cost_usd"]},
         ),
-        ("Error", {"fields": ["error_code", "error_message", "raw_output"]}),
+        ("Error", {"fields": ["error_code", "error_message", "warnings", "raw_output"]}),
         (
             "Timing",
             {

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 
 from extraction.api.filters import UtcIsoDateTimeFilter
-from extraction.models import ExtractionRun, Route
+from extraction.models import ExtractionRun, RunRoute
 
 
 class ExtractionRunFilter(django_filters.FilterSet):
@@ -14,7 +14,7 @@ class ExtractionRunFilter(django_filters.FilterSet):
     model = django_filters.CharFilter(
         method="filter_model", help_text="Requested model or model used."
     )
-    route = django_filters.ChoiceFilter(choices=Route.choices)
+    route = django_filters.ChoiceFilter(choices=RunRoute.choices)
     # Two filters, not one range: a 400 then names the query parameter that is wrong.
     created_after = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."

@@ -8,7 +8,14 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from extraction.models import ExtractionAttempt, ExtractionProfile, ExtractionRun, Route, Transport
+from extraction.models import (
+    ExtractionAttempt,
+    ExtractionProfile,
+    ExtractionRun,
+    RunRoute,
+    Source,
+    Transport,
+)
 
 
 class ProfileSerializer(serializers.ModelSerializer):
@@ -31,6 +38,15 @@ class ExtractionCreateSerializer(serializers.Serializer):
     profile = serializers.SlugField(max_length=64)
     model = serializers.CharField(max_length=128, required=False, allow_blank=True)
     transport = serializers.ChoiceField(choices=Transport.choices, default=Transport.FILE)
+    source = serializers.ChoiceField(
+        choices=Source.choices,
+        default=Source.AUTO,
+        help_text=(
+            "auto: an invoice run on a document carrying an e-invoice (Factur-X, ZUGFeRD, "
+            "XRechnung, UBL) is answered from its XML (route embedded, no provider call); "
+            "model: the model answers, each value compared with the XML in the evidence."
+        ),
+    )
 
 
 class ExtractionAcceptedSerializer(serializers.Serializer):
@@ -46,6 +62,11 @@ class UsageSerializer(serializers.Serializer):
 
 
 class RunErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class RunWarningSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
 
@@ -128,14 +149,16 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
     # Declared, not generated: a read-only model field loses allow_blank, and "" is what a run
     # that never reached a provider (queued, cancelled before it started) has.
     route = serializers.ChoiceField(
-        choices=Route.choices,
+        choices=RunRoute.choices,
         allow_blank=True,
         read_only=True,
-        help_text='"" until the run has reached a provider.',
+        help_text='"" until the run has reached a provider; "embedded" when the answer came from '
+        "the document's embedded e-invoice XML (no provider call).",
     )
     simulated = serializers.BooleanField(
         read_only=True, help_text="True when the answer came from the provider simulator."
     )
+    warnings = RunWarningSerializer(many=True, read_only=True)
 
     class Meta:
         model = ExtractionRun
@@ -148,11 +171,13 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "status",
             "result",
             "error",
+            "warnings",
             "requested_model",
             "fallback_models",
             "model_used",
             "route",
             "transport",
+            "source",
             "usage",
             "cost_usd",
             "simulated",
@@ -194,11 +219,13 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "status": _choice(run.status),
             "result": run.result,
             "error": self.get_error(run),
+            "warnings": run.warnings,
             "requested_model": _str(run.requested_model),
             "fallback_models": run.fallback_models,
             "model_used": _str(run.model_used),
             "route": _choice(run.route),
             "transport": _choice(run.transport),
+            "source": _choice(run.source),
             "usage": self.get_usage(run),
             "cost_usd": cost,
             "simulated": _bool(run.simulated),

@@ -117,6 +117,7 @@ class DocumentExtractionsView(generics.ListAPIView):
             profile=profile,
             model=data.get("model") or None,
             transport=data["transport"],
+            source=data["source"],
             trigger=Trigger.API,
             requested_by=request.user,
             idempotency_key=request.headers.get("Idempotency-Key", "")[:255],

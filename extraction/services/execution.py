@@ -26,6 +26,7 @@ from django.utils import timezone
 from extraction import conf, queue
 from extraction.models import ExtractionAttempt, ExtractionRun
 from extraction.services.files import DocumentFileCache, document_local_path
+from extraction.verification.embedded_route import NO_PLAN, embedded_extract, embedded_plan
 from extraction.webhooks.outbox import webhook_run_events_record
 from llm import errors as llm_errors
 from llm.types import Attempt
@@ -210,7 +211,7 @@ def extraction_run_execute(*, run_id) -> str:
         logger.info("run %s: nothing to claim (duplicate or late delivery)", run_id)
         return "not_claimed"
     lease = Lease(run_id, token)
-    run = ExtractionRun.objects.select_related("document").get(pk=run_id)
+    run = ExtractionRun.objects.select_related("document", "profile").get(pk=run_id)
     logger.info("run %s claimed (attempt %d, pid %d)", run_id, run.attempt_count, os.getpid())
     limit = conf.max_attempts()
     if run.attempt_count > limit:
@@ -223,12 +224,16 @@ def extraction_run_execute(*, run_id) -> str:
         return Status.FAILED
     recorder = _AttemptRecorder(run_id)
     started = time.time()  # llm.service.extract takes an epoch deadline
+    plan = NO_PLAN
     try:
         with (
             document_local_path(run.document) as path,
             lease.heartbeating(conf.heartbeat_seconds()),
         ):
-            outcome = _llm_extract(
+            # An invoice with an embedded e-invoice is answered from its XML (route "embedded").
+            plan = embedded_plan(run=run, path=path)
+            extract = embedded_extract(plan) if plan.answer else _llm_extract
+            outcome = extract(
                 path=path,
                 filename=run.document.original_name,
                 page_count=run.document.page_count,
@@ -252,7 +257,8 @@ def extraction_run_execute(*, run_id) -> str:
             return _cancelled(lease, recorder)
         extra = {"raw_output": exc.raw_text} if isinstance(exc, llm_errors.BadOutput) else {}
         lease.finish(
-            **_failed(exc.code, str(exc.detail), **extra), **_usage_fields(recorder.recorded)
+            **_failed(exc.code, str(exc.detail), warnings=plan.warnings, **extra),
+            **_usage_fields(recorder.recorded),
         )
         logger.info("run %s failed: %s", run_id, exc.code)
         return Status.FAILED
@@ -275,6 +281,7 @@ def extraction_run_execute(*, run_id) -> str:
         model_used=outcome.model_used,
         route=outcome.route,
         simulated=bool(generation.simulated),
+        warnings=plan.warnings,
         error_code="",
         error_message="",
         finished_at=timezone.now(),

@@ -13,6 +13,7 @@ from extraction.models import (
     Document,
     ExtractionProfile,
     ExtractionRun,
+    Source,
     Transport,
     Trigger,
 )
@@ -41,6 +42,12 @@ class InvalidTransport(ApplicationError):
     default_detail = 'transport must be "file" or "inline".'
 
 
+class InvalidSource(ApplicationError):
+    code = "invalid_source"
+    status_code = 422
+    default_detail = 'source must be "auto" or "model".'
+
+
 def _active_run_conflict(*, document: Document, profile: ExtractionProfile) -> Conflict:
     active = ExtractionRun.objects.filter(
         document=document, profile=profile, status__in=ExtractionRun.ACTIVE_STATUSES
@@ -62,6 +69,7 @@ def run_snapshot(
     transport: str = Transport.FILE,
     trigger: str = Trigger.API,
     requested_by=None,
+    source: str = Source.AUTO,
 ) -> dict:
     """The fields of a new queued run of `profile`: the profile as it is now, the model asked for
     (default: the profile's) and its fallbacks. Raises UnknownModel / InvalidTransport."""
@@ -69,6 +77,8 @@ def run_snapshot(
     model_check(model=model)
     if transport not in Transport.values:
         raise InvalidTransport()
+    if source not in Source.values:
+        raise InvalidSource()
     return {
         "profile": profile,
         "profile_version": profile.version,
@@ -77,6 +87,7 @@ def run_snapshot(
         "requested_model": model,
         "fallback_models": _fallbacks_for(profile=profile, model=model),
         "transport": transport,
+        "source": source,
         "trigger": trigger,
         "requested_by": requested_by,
         "status": Status.QUEUED,
@@ -93,6 +104,7 @@ def extraction_run_enqueue(
     requested_by=None,
     redo_of: ExtractionRun | None = None,
     idempotency_key: str = "",
+    source: str = Source.AUTO,
 ) -> ExtractionRun:
     """Create a queued run with a snapshot of the profile; its task is enqueued on commit.
 
@@ -105,6 +117,7 @@ def extraction_run_enqueue(
         transport=transport,
         trigger=trigger,
         requested_by=requested_by,
+        source=source,
     )
     run = ExtractionRun(
         document=document,
@@ -161,4 +174,5 @@ def extraction_run_retry(
         trigger=trigger,
         requested_by=requested_by or run.requested_by,
         redo_of=run,
+        source=run.source,
     )

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from extraction.verification.einvoice import EmbeddedInvoiceUnusable, embedded_invoice_read
 from extraction.verification.embedded_compare import embedded_comparison
+from llm.validation import schema_errors
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +50,10 @@ def embedded_plan(*, run, path: str | Path) -> EmbeddedPlan:
         return NO_PLAN
     try:
         result = embedded_invoice_read(path)
-        error = next(Draft202012Validator(run.schema).iter_errors(result), None)
-        if error is not None:
-            where = "/".join(map(str, error.absolute_path)) or "the result"
+        errors = schema_errors(result, run.schema)
+        if errors:
             raise EmbeddedInvoiceUnusable(
-                f"its fields do not fit the profile's schema ({where}: {error.message[:200]})"
+                f"its fields do not fit the profile's schema ({errors[0][:200]})"
             )
     except EmbeddedInvoiceUnusable as exc:
         logger.info("run %s: embedded invoice unusable: %s", run.pk, exc)
@@ -92,3 +90,39 @@ def _unusable(reason: str) -> dict:
 def _profile_slug(run) -> str:
     profile = getattr(run, "profile", None)
     return getattr(profile, "slug", "") or ""
+
+
+def embedded_extract(plan: EmbeddedPlan):
+    """A stand-in for llm.service.extract that answers with the plan's XML result."""
+
+    def extract(**_):
+        return embedded_outcome(plan)
+
+    return extract
+
+
+def embedded_outcome(plan: EmbeddedPlan):
+    """The plan's XML answer in the shape of llm.service.extract's outcome: no attempt, no
+    tokens, no cost, not simulated."""
+    from decimal import Decimal
+
+    from llm.service import ExtractionOutcome
+    from llm.types import Generation, Usage
+
+    generation = Generation(
+        text="",
+        model="",
+        usage=Usage(input_tokens=0, output_tokens=0, document_tokens=0),
+        data=plan.result,
+        cost_usd=Decimal(0),
+        simulated=False,
+    )
+    return ExtractionOutcome(
+        generation=generation,
+        data=plan.result,
+        route=ROUTE,
+        provider="",
+        model_used="",
+        attempts=(),
+        repaired=False,
+    )

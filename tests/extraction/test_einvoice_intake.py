@@ -1,5 +1,7 @@
 """Intake records the embedded e-invoice on the Document; the API and the profiles show it."""
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -88,3 +90,49 @@ def test_a_profile_adds_a_registered_check_and_its_version_goes_up():
 
     assert updated.checks == ["currency_iso4217"]
     assert updated.version == profile.version + 1
+
+
+def test_admin_shows_and_filters_the_embedded_invoice(admin_client, admin_user, storage_dir):
+    from django.core.files import File
+    from django.urls import reverse
+
+    from extraction.services.intake import document_ingest
+    from tests.factories import DocumentFactory
+
+    with (TRUTH / "MustangBeispiel20221026.pdf").open("rb") as fh:
+        document, _ = document_ingest(owner=admin_user, upload=File(fh, name="re1001.pdf"))
+    DocumentFactory(original_name="plain.pdf")
+    changelist = reverse("admin:extraction_document_changelist")
+
+    with_one = admin_client.get(changelist, {"embedded_invoice": "yes"}).content
+    without = admin_client.get(changelist, {"embedded_invoice": "no"}).content
+    page = admin_client.get(reverse("admin:extraction_document_change", args=[document.pk]))
+
+    assert b"re1001.pdf" in with_one and b"plain.pdf" not in with_one
+    assert b"plain.pdf" in without and b"re1001.pdf" not in without
+    assert b"factur-x (cii), profile en16931" in page.content
+    assert b"urn:cen.eu:en16931:2017" in page.content
+
+
+def test_admin_profile_form_refuses_an_unknown_check(admin_client):
+    from django.urls import reverse
+
+    profile = ExtractionProfile.objects.get(slug="summary")
+    url = reverse("admin:extraction_extractionprofile_change", args=[profile.pk])
+    form = {
+        "name": profile.name,
+        "instructions": profile.instructions,
+        "schema": json.dumps(profile.schema),
+        "default_model": profile.default_model,
+        "fallback_models": json.dumps(profile.fallback_models),
+        "checks": '["totals_add_up", "no_such_rule"]',
+    }
+
+    refused = admin_client.post(url, form)
+    form["checks"] = '["currency_iso4217"]'
+    accepted = admin_client.post(url, form)
+
+    assert refused.status_code == 200 and b"no_such_rule" in refused.content
+    assert accepted.status_code == 302
+    profile.refresh_from_db()
+    assert profile.checks == ["currency_iso4217"]

@@ -1,0 +1,162 @@
+"""The `embedded` route over the real pipeline (django-q2 sync mode, the simulator over real HTTP):
+an invoice run on a Factur-X / ZUGFeRD PDF is answered from its XML with no provider call and no
+cost; `"source": "model"` runs the model; a bad XML falls back to the model with a warning."""
+
+import pytest
+from django.core.cache import cache
+
+from extraction.models import ExtractionRun
+from llm.gateways import reset_gateways
+from tests import pdfgen
+from tests.extraction.pipeline import seeded_profile
+from tests.extraction.qcluster import FAKE_KEYS
+
+pytestmark = pytest.mark.django_db
+
+TRUTH = pdfgen.PDFS / "truth"
+MUSTANG = TRUTH / "MustangBeispiel20221026.pdf"
+
+
+@pytest.fixture
+def direct_to_simulator(settings, simulator):
+    settings.LITELLM_BASE_URL = ""
+    settings.OPENAI_BASE_URL = simulator.openai_base_url
+    settings.GEMINI_BASE_URL = simulator.gemini_base_url
+    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
+    for name, value in FAKE_KEYS.items():
+        setattr(settings, name, value)
+    cache.clear()  # circuit breakers
+    reset_gateways()
+    yield simulator
+    reset_gateways()
+
+
+@pytest.fixture(autouse=True)
+def profiles():
+    seeded_profile("invoice")
+    seeded_profile("summary")
+
+
+def upload_bytes(api, data: bytes, name: str = "invoice.pdf") -> str:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = api.post(
+        "/api/documents/", {"file": SimpleUploadedFile(name, data)}, format="multipart"
+    )
+    assert response.status_code in (200, 201), response.content
+    return response.json()["id"]
+
+
+def extract(api, document_id, capture, **body):
+    with capture(execute=True):  # the task runs on commit (sync mode)
+        response = api.post(
+            f"/api/documents/{document_id}/extractions/",
+            {"profile": "invoice", **body},
+            format="json",
+        )
+    assert response.status_code == 202, response.content
+    return api.get(response["Location"]).json()
+
+
+def test_factur_x_invoice_is_answered_from_its_xml_without_a_provider_call(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, storage_dir
+):
+    document_id = upload_bytes(api, MUSTANG.read_bytes())
+
+    run = extract(api, document_id, django_capture_on_commit_callbacks)
+
+    assert run["status"] == "succeeded", run["error"]
+    assert run["route"] == "embedded"
+    assert run["source"] == "auto"
+    assert run["model_used"] == ""
+    assert run["simulated"] is False
+    assert run["cost_usd"] == "0.000000"
+    assert run["usage"] == {"input_tokens": 0, "output_tokens": 0, "document_tokens": 0}
+    assert run["attempts"] == []
+    assert run["warnings"] == []
+    assert run["result"]["invoice_number"] == "RE1001"
+    assert run["result"]["total"] == 963.11  # the XML's, not the printed 963,12
+    assert len(run["result"]["line_items"]) == 2
+    assert direct_to_simulator.requests() == []  # no upload, no generation
+    listed = api.get("/api/extractions/", {"route": "embedded"}).json()["results"]
+    assert [r["id"] for r in listed] == [run["id"]]
+
+
+def test_source_model_runs_the_model_on_an_e_invoice(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, storage_dir
+):
+    document_id = upload_bytes(api, MUSTANG.read_bytes())
+
+    run = extract(api, document_id, django_capture_on_commit_callbacks, source="model")
+
+    assert run["status"] == "succeeded", run["error"]
+    assert run["source"] == "model"
+    assert run["route"] == "direct"
+    assert run["simulated"] is True
+    assert [a["operation"] for a in run["attempts"]] == ["upload", "generate"]
+    retried = api.post(f"/api/extractions/{run['id']}/retry/")
+    assert ExtractionRun.objects.get(pk=retried.json()["id"]).source == "model"
+
+
+def test_a_malformed_embedded_invoice_falls_back_to_the_model_with_a_warning(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, storage_dir
+):
+    # A CII invoice root (so intake records it) with nothing an invoice needs.
+    xml = (
+        b"<rsm:CrossIndustryInvoice xmlns:rsm='urn:un:unece:uncefact:data:standard:"
+        b"CrossIndustryInvoice:100'/>"
+    )
+    document_id = upload_bytes(api, pdfgen.pdf_with_attachment("factur-x.xml", xml))
+    assert api.get(f"/api/documents/{document_id}/").json()["embedded_invoice"] == {
+        "standard": "factur-x",
+        "profile": None,
+    }
+
+    run = extract(api, document_id, django_capture_on_commit_callbacks)
+
+    assert run["status"] == "succeeded", run["error"]
+    assert run["route"] == "direct"
+    assert [w["code"] for w in run["warnings"]] == ["embedded_invoice_unusable"]
+    assert "no invoice_number and no total" in run["warnings"][0]["message"]
+
+
+def test_an_xml_that_does_not_fit_an_edited_invoice_schema_falls_back(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, storage_dir
+):
+    from extraction.services.profiles import extraction_profile_update
+
+    profile = seeded_profile("invoice")
+    schema = {**profile.schema}
+    schema["properties"] = {**schema["properties"], "po_number": {"type": ["string", "null"]}}
+    schema["required"] = [*schema["required"], "po_number"]
+    extraction_profile_update(profile=profile, schema=schema)
+    document_id = upload_bytes(api, MUSTANG.read_bytes())
+
+    run = extract(api, document_id, django_capture_on_commit_callbacks)
+
+    assert run["route"] == "direct"
+    assert "schema" in run["warnings"][0]["message"]
+
+
+def test_other_profiles_on_an_e_invoice_use_the_model(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, storage_dir
+):
+    document_id = upload_bytes(api, MUSTANG.read_bytes())
+
+    run = extract(api, document_id, django_capture_on_commit_callbacks, profile="summary")
+
+    assert run["route"] == "direct"
+    assert run["warnings"] == []
+
+
+def test_an_unknown_source_is_refused(api, storage_dir):
+    document_id = upload_bytes(api, MUSTANG.read_bytes())
+
+    response = api.post(
+        f"/api/documents/{document_id}/extractions/",
+        {"profile": "invoice", "source": "xml"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert ExtractionRun.objects.count() == 0
