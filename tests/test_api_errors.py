@@ -175,4 +175,5 @@ def test_the_schema_declares_the_error_bodies():
     listing = components["PaginatedExtractionRunList"]
     assert "count_capped" in listing["properties"] and "count_capped" in listing["required"]
     route = components["ExtractionRun"]["properties"]["route"]
-    assert {ref["$ref"].rsplit("/", 1)[1] for ref in route["oneOf"]} == {"RouteEnum", "BlankEnum"}
+    route_enums = {ref["$ref"].rsplit("/", 1)[1] for ref in route["oneOf"]}
+    assert route_enums == {"RunRouteEnum", "BlankEnum"}

@@ -69,6 +69,16 @@ def checks_run(names: Iterable[str], result: Any) -> list[dict]:
     return outcomes
 
 
+def checks_for_run(*, run, result: Any) -> list[dict]:
+    """The checks the run's profile lists, applied to `result` (never raises)."""
+    try:
+        names = list(getattr(run.profile, "checks", None) or [])
+    except Exception:  # noqa: BLE001 - a run without its profile has no checks
+        logger.warning("checks: the profile of run %s could not be read", run.pk, exc_info=True)
+        return []
+    return checks_run(names, result)
+
+
 def checks_failed(checks: Iterable[dict] | None) -> bool:
     """True when any check failed (skipped ones do not count)."""
     return any(item.get("ok") is False for item in checks or ())

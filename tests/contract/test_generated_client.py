@@ -126,7 +126,7 @@ def test_a_generated_client_drives_the_main_flows(generated, remote):
         ExtractionRun,
         ExtractionRunDetail,
         PaginatedExtractionRunList,
-        RouteEnum,
+        RunRouteEnum,
         StatusEnum,
     )
     from remorai_api_client.types import File
@@ -206,7 +206,7 @@ def test_a_generated_client_drives_the_main_flows(generated, remote):
     # A finished run (its terminal write, as the worker leaves it): parsed; cancel is a 409.
     _succeed(retried.id)
     done = extractions_retrieve.sync(retried.id, client=remote)
-    assert done.status == StatusEnum.SUCCEEDED and done.route == RouteEnum.DIRECT
+    assert done.status == StatusEnum.SUCCEEDED and done.route == RunRouteEnum.DIRECT
     assert done.result == {"total": "12.50"} and done.cost_usd == "0.001200"
     finished = extractions_cancel_create.sync(retried.id, client=remote)
     assert isinstance(finished, ExtractionFinishedError)

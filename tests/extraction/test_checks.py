@@ -221,3 +221,39 @@ def test_comparison_flags_values_the_model_missed_or_invented():
         {**embedded, "line_items": [*embedded["line_items"], {}]}, embedded
     )
     assert all(v["status"] == "matches_embedded" for v in invented.values())  # {} has no leaves
+
+
+def test_checks_for_run_applies_the_profiles_list():
+    from types import SimpleNamespace
+
+    from extraction.verification.checks import checks_for_run
+
+    run = SimpleNamespace(pk=1, profile=SimpleNamespace(checks=["totals_add_up"]))
+    assert [c["rule"] for c in checks_for_run(run=run, result=invoice())] == ["totals_add_up"]
+    no_checks = SimpleNamespace(pk=2, profile=SimpleNamespace(checks=[]))
+    assert checks_for_run(run=no_checks, result=invoice()) == []
+
+
+def test_embedded_statuses_overlay_the_text_evidence():
+    from extraction.verification.embedded_route import embedded_evidence
+
+    text = {
+        "total": {"status": "not_found"},
+        "invoice_number": {"status": "verified", "page": 1, "text": "RE1001"},
+    }
+    comparison = {
+        "total": {"status": "contradicts_embedded", "embedded_value": 963.11},
+        "invoice_number": {"status": "matches_embedded", "embedded_value": "RE1001"},
+    }
+
+    merged = embedded_evidence(text, comparison)
+
+    assert merged["total"] == {
+        "status": "contradicts_embedded",
+        "embedded_value": 963.11,
+        "text_status": "not_found",
+    }
+    assert merged["invoice_number"]["page"] == 1
+    assert merged["invoice_number"]["text_status"] == "verified"
+    assert embedded_evidence(text, None) is text
+    assert embedded_evidence(None, comparison)["total"]["status"] == "contradicts_embedded"
