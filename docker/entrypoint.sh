@@ -1,6 +1,8 @@
 #!/bin/sh
 # One image, three roles. Usage: entrypoint.sh web | worker | migrate | manage <args…>
-#   web      gunicorn on 0.0.0.0:${PORT:-8000}
+#   web      gunicorn on 0.0.0.0:${PORT:-8000}: threaded workers (gthread), so a slow client holds
+#            one of WEB_CONCURRENCY × GUNICORN_THREADS threads, not a whole worker, and is cut off
+#            by the body pace check (remorai/slowbody.py) once it falls below its minimum rate
 #   worker   the django-q2 cluster (python manage.py qcluster)
 #   migrate  one-off: apply migrations, then exit (run it before rolling out web and worker)
 #   manage   any other management command, e.g. `manage createsuperuser`
@@ -31,6 +33,8 @@ case "$role" in
     exec gunicorn remorai.wsgi:application \
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_CONCURRENCY:-3}" \
+      --worker-class gthread \
+      --threads "${GUNICORN_THREADS:-8}" \
       --timeout "${GUNICORN_TIMEOUT:-120}" \
       --graceful-timeout 30 \
       --forwarded-allow-ips "*" \

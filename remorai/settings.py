@@ -164,6 +164,12 @@ MAX_PDF_OBJECTS = env.int("MAX_PDF_OBJECTS", default=500_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+# A request body must average REQUEST_BODY_MIN_RATE bytes/s once REQUEST_BODY_GRACE_SECONDS have
+# passed, and never stall longer than REQUEST_BODY_IDLE_SECONDS (remorai/slowbody.py, gunicorn):
+# a client trickling an upload cannot hold a web thread. 0 switches the pace check off.
+REQUEST_BODY_MIN_RATE = env.int("REQUEST_BODY_MIN_RATE", default=1024)
+REQUEST_BODY_GRACE_SECONDS = env.float("REQUEST_BODY_GRACE_SECONDS", default=10.0)
+REQUEST_BODY_IDLE_SECONDS = env.float("REQUEST_BODY_IDLE_SECONDS", default=20.0)
 # The first handler stops an upload past MAX_UPLOAD_BYTES before Django spools all of it.
 FILE_UPLOAD_HANDLERS = [
     "extraction.uploads.LimitedUploadHandler",
