@@ -202,6 +202,10 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON_RATE", default="100/min"),
         "user": env.str("THROTTLE_USER_RATE", default="3000/min"),
     },
+    # Proxies in front of the app that append to X-Forwarded-For: 0 locally (the header is
+    # ignored, clients are told apart by the socket's address), 1 behind the ALB (its entry, the
+    # last one, is the client). A client rotating the header then cannot dodge the anon throttle.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

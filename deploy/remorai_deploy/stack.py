@@ -193,6 +193,8 @@ class RemoraiStack(Stack):
             "AWS_STORAGE_BUCKET_NAME": documents.bucket_name,
             "AWS_S3_REGION_NAME": self.region,
             "LOG_FORMAT": "json",
+            # The ALB appends the client's address to X-Forwarded-For: trust that one entry.
+            "NUM_PROXIES": "1",
         }
         if config.litellm_enabled:
             app_environment["LITELLM_BASE_URL"] = litellm_base_url
