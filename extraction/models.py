@@ -273,7 +273,7 @@ class IdempotencyRecord(models.Model):
     response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField()
     response_headers = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)  # the hourly purge
 
     class Meta:
         constraints = [

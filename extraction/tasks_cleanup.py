@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from extraction.services.cleanup import uploaded_file_cleanup
+from extraction.services.idempotency import idempotency_records_purge
 
 
 def apply_remote_file_retention() -> dict:
@@ -12,3 +13,8 @@ def apply_remote_file_retention() -> dict:
     days = settings.REMOTE_FILE_RETENTION_DAYS
     report = uploaded_file_cleanup(older_than=timedelta(days=days), expired=True)
     return {"files": report.files, "bytes": report.bytes}
+
+
+def purge_idempotency_records() -> dict:
+    """Delete Idempotency-Key records older than IDEMPOTENCY_TTL_HOURS (hourly schedule)."""
+    return {"deleted": idempotency_records_purge()}

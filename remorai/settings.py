@@ -403,6 +403,8 @@ LLM_PROXY_HEALTH_CACHE_SECONDS = env.float("LLM_PROXY_HEALTH_CACHE_SECONDS", def
 # --- Remote copies of documents at providers ------------------------------------------------
 # The daily retention task deletes copies uploaded longer ago than this (and expired ones).
 REMOTE_FILE_RETENTION_DAYS = env.int("REMOTE_FILE_RETENTION_DAYS", default=7)
+# Idempotency-Key records are replayed this long, then purged hourly (a migration's schedule).
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")

@@ -2,6 +2,7 @@
 
 Same key + same request (path and body) -> the stored response, replayed (header
 `Idempotent-Replayed: true`); same key + a different request -> 422 `idempotency_key_reused`.
+A record lives IDEMPOTENCY_TTL_HOURS (24): after that the key is new again.
 The view and the record are written in one transaction: two concurrent requests with one key
 cannot both take effect (the loser is rolled back and gets the winner's response).
 Only responses the view returns (status < 500) are stored; an error raised as an exception
@@ -22,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from extraction.models import IdempotencyRecord
+from extraction.services.idempotency import idempotency_cutoff
 from remorai.errors import ApplicationError, IdempotencyKeyReused
 
 HEADER = "Idempotency-Key"
@@ -78,6 +80,10 @@ def _replay(record: IdempotencyRecord) -> Response:
 def _lookup(request, scope: str, key: str, request_hash: str) -> Response | None:
     record = IdempotencyRecord.objects.filter(owner=request.user, scope=scope, key=key).first()
     if record is None:
+        return None
+    if record.created_at < idempotency_cutoff():
+        # Expired (the purge has not reached it yet): the key starts afresh.
+        record.delete()
         return None
     if record.request_hash != request_hash:
         raise IdempotencyKeyReused()

@@ -297,3 +297,32 @@ def test_a_concurrent_request_with_the_same_key_gets_the_winners_response(
     assert len(calls) == 2
     assert loser.status_code == 202 and loser.json() == winner.json()
     assert ExtractionRun.objects.count() == 1
+
+
+def test_an_expired_idempotency_key_starts_afresh(api, document, enqueued, settings):
+    settings.IDEMPOTENCY_TTL_HOURS = 24
+    first = start(api, document, HTTP_IDEMPOTENCY_KEY="k-old")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    ExtractionRun.objects.update(status=ExtractionRun.Status.SUCCEEDED)  # not in progress
+    again = start(api, document, HTTP_IDEMPOTENCY_KEY="k-old")
+    assert again.status_code == 202 and "Idempotent-Replayed" not in again
+    assert again.json()["id"] != first.json()["id"]
+    assert IdempotencyRecord.objects.count() == 1
+
+
+def test_expired_idempotency_records_are_purged_on_a_schedule(api, document, enqueued, settings):
+    from django_q.models import Schedule
+
+    from extraction.tasks_cleanup import purge_idempotency_records
+
+    schedule = Schedule.objects.get(name="purge-idempotency-records")
+    assert schedule.schedule_type == Schedule.HOURLY
+    assert schedule.func == "extraction.tasks_cleanup.purge_idempotency_records"
+    settings.IDEMPOTENCY_TTL_HOURS = 2
+    start(api, document, HTTP_IDEMPOTENCY_KEY="k-a")
+    start(api, document, {"profile": "summary"}, HTTP_IDEMPOTENCY_KEY="k-b")
+    IdempotencyRecord.objects.filter(key="k-a").update(
+        created_at=timezone.now() - timedelta(hours=3)
+    )
+    assert purge_idempotency_records() == {"deleted": 1}
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["k-b"]
