@@ -6,14 +6,18 @@ import re
 from datetime import UTC, datetime
 
 # Provider key shapes (OpenAI sk-…, Anthropic sk-ant-…, Gemini AIza…) and bearer/token headers.
+# A key starts a word ("task-specific" holds no "sk-" key) and a header's value is redacted only
+# when it looks like a credential (12+ characters with a digit): "Authorization: invalid
+# credentials" keeps its words, "Authorization: Bearer abc123def456ghi" loses the token.
+_WORD_START = r"(?<![A-Za-z0-9_\-])"
 _SECRET_PATTERNS = [
-    re.compile(r"sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{8,}"),
-    re.compile(r"AIza[0-9A-Za-z_\-]{10,}"),
+    re.compile(_WORD_START + r"sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{8,}"),
+    re.compile(_WORD_START + r"AIza[0-9A-Za-z_\-]{10,}"),
     # Webhook signing secrets (Standard Webhooks whsec_ + base64).
     re.compile(r"whsec_[A-Za-z0-9+/=]{8,}"),
     re.compile(
-        r"(?i)(authorization|x-api-key|x-goog-api-key|api[_-]?key)([\"']?\s*[:=]\s*[\"']?)"
-        r"(?:bearer\s+|token\s+)?[^\s\"',}]+"
+        r"(?i)\b(authorization|x-api-key|x-goog-api-key|api[_-]?key)([\"']?\s*[:=]\s*[\"']?)"
+        r"(?:bearer\s+|token\s+|basic\s+)?(?=[^\s\"',}]*\d)[^\s\"',}]{12,}"
     ),
 ]
 _known_secrets: set[str] = set()
