@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,6 +32,7 @@ from extraction.services.runs import (
 )
 from remorai.errors import ApplicationError
 from remorai.pagination import CappedCountPagination
+from remorai.parsers import JSONParser
 from remorai.schema import error_response
 
 IN_PROGRESS = error_response(
