@@ -83,6 +83,13 @@ def test_staff_uploads_extracts_sees_history_and_dashboard(
     staff = django_user_model.objects.create_superuser("browser-staff", password=PASSWORD)
     profile = seeded_profile("invoice")
     page = browser_page
+    # The Content-Security-Policy must not block anything the admin, the dashboard or the docs
+    # use (Chromium reports each blocked script, style or image on the console).
+    csp_violations = []
+    page.on(
+        "console",
+        lambda m: "Content Security Policy" in m.text and csp_violations.append(m.text),
+    )
 
     # Log in.
     page.goto(f"{live_server.url}/admin/login/")
@@ -172,3 +179,8 @@ def test_staff_uploads_extracts_sees_history_and_dashboard(
     page.goto(f"{live_server.url}/admin/extraction/extractionrun/?status__exact=succeeded")
     assert page.locator("#result_list tbody tr").count() == 2
     _shot(page, "09-runs")
+
+    # Swagger UI (sidecar files and its init script as a file) renders under the policy.
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".swagger-ui .info")
+    assert csp_violations == []
