@@ -7,6 +7,9 @@ class ExtractionConfig(AppConfig):
 
     def ready(self):
         from extraction.health import queue_check
+        from extraction.model_users import profile_model_users
+        from llm.model_users import register
         from remorai.health import READINESS_CHECKS
 
         READINESS_CHECKS["queue"] = queue_check
+        register(profile_model_users)

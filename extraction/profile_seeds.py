@@ -86,7 +86,7 @@ PROFILES = [
         ),
         "schema": INVOICE_SCHEMA,
         "default_model": "gemini/gemini-2.5-flash",
-        "fallback_models": ["openai/gpt-4o", "anthropic/claude-sonnet-4-5"],
+        "fallback_models": ["openai/gpt-4o", "anthropic/claude-sonnet-4-6"],
     },
     {
         "slug": "summary",
@@ -101,6 +101,6 @@ PROFILES = [
         ),
         "schema": SUMMARY_SCHEMA,
         "default_model": "gemini/gemini-2.5-flash",
-        "fallback_models": ["anthropic/claude-sonnet-4-5", "openai/gpt-4o"],
+        "fallback_models": ["anthropic/claude-sonnet-4-6", "openai/gpt-4o"],
     },
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from pypdf import PdfWriter
 
-from llm.catalog import get_model
+from llm.catalog import get_model, model_names
 from llm.errors import LLMError
 from llm.routing import proxy_configured
 from llm.secrets import has_api_key
@@ -42,7 +42,7 @@ class RouteStatus:
 
 
 def route_statuses(*, models: list[str] | None = None, live: bool = False) -> list[RouteStatus]:
-    names = models or list(settings.LLM_MODELS)
+    names = models or model_names()
     health: dict[tuple[str, str], tuple[bool, str]] = {}
     statuses = []
     with tempfile.TemporaryDirectory(prefix="llm-check-") as tmp:

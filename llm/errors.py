@@ -113,3 +113,10 @@ class DeadlineExceeded(LLMError):
 class ConfigurationError(LLMError):
     code = "llm_misconfigured"
     status_code = 500
+
+
+class ModelRetired(RequestRejected):
+    """The model is past its retires_on date: it is never called (fields: model, replacement)."""
+
+    code = "model_retired"
+    status_code = 422

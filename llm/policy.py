@@ -27,7 +27,7 @@ import tenacity
 from django.conf import settings
 from django.core.cache import cache
 
-from llm.catalog import estimate_cost, get_model
+from llm.cost import model_cost_with_source
 from llm.errors import (
     BadOutput,
     Cancelled,
@@ -330,15 +330,13 @@ def _report(on_attempt, route, operation, started, result, outcome, error_code="
     fields: dict = {}
     generation = result if isinstance(result, Generation) else getattr(result, "generation", None)
     if isinstance(generation, Generation):
-        cost = generation.cost_usd
-        if cost is None:
-            try:
-                cost = estimate_cost(get_model(route.model), generation.usage)
-            except LLMError:
-                cost = None
+        cost, source = model_cost_with_source(
+            route.model, generation.usage, reported=generation.cost_usd
+        )
         fields.update(
             usage=generation.usage,
             cost_usd=cost,
+            cost_source=source,
             request_id=next(iter(generation.request_ids.values()), ""),
         )
     if isinstance(result, BaseException):
@@ -366,11 +364,8 @@ def _report(on_attempt, route, operation, started, result, outcome, error_code="
 
 
 def with_cost(route: Route, generation: Generation) -> Generation:
-    """The generation with cost_usd filled from the catalog when the gateway sent none."""
-    if generation.cost_usd is not None:
-        return generation
-    try:
-        cost = estimate_cost(get_model(route.model), generation.usage)
-    except LLMError:
-        return generation
-    return replace(generation, cost_usd=cost)
+    """The generation with its cost and cost_source (llm.cost.call_cost decides which wins)."""
+    cost, source = model_cost_with_source(
+        route.model, generation.usage, reported=generation.cost_usd
+    )
+    return replace(generation, cost_usd=cost, cost_source=source)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from llm.catalog import ModelSpec, get_model
+from llm.catalog import ModelSpec, get_model, log_skipped_once, retired_error
+from llm.conf import conf
 from llm.errors import NoRouteAvailable, NoRouteFits
 from llm.secrets import has_api_key
 from llm.types import RouteName
@@ -38,7 +37,7 @@ class Route:
 
 
 def proxy_configured() -> bool:
-    return bool(settings.LITELLM_BASE_URL)
+    return bool(conf.LITELLM_BASE_URL)
 
 
 def fits(spec: ModelSpec, *, page_count: int, size_bytes: int, transport: str = "file") -> bool:
@@ -62,9 +61,21 @@ def plan(
     *,
     transport: str = "file",
 ) -> list[Route]:
-    """The ordered routes to try. Raises UnknownModel, NoRouteFits or NoRouteAvailable."""
+    """The ordered routes to try.
+
+    Raises UnknownModel, ModelRetired, NoRouteFits or NoRouteAvailable.
+
+    A retired model is never called: as the requested model it is refused (ModelRetired, naming
+    its replacement); as a fallback it is skipped (logged once per process).
+    """
     names = list(dict.fromkeys([model, *fallbacks]))
     specs = [get_model(name) for name in names]
+    if specs[0].is_retired():
+        raise retired_error(specs[0])
+    for spec in specs[1:]:
+        if spec.is_retired():
+            log_skipped_once(spec)
+    specs = [s for s in specs if not s.is_retired()]
     size = {"page_count": page_count, "size_bytes": size_bytes, "transport": transport}
     fitting = [s for s in specs if fits(s, **size)]
     if not fitting:

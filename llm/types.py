@@ -53,6 +53,7 @@ class Generation:
     usage: Usage = field(default_factory=Usage)
     data: Any = None  # parsed JSON, when the text parsed
     cost_usd: Decimal | None = None
+    cost_source: str = ""  # "proxy" (reported by the proxy), "catalog" (our prices) or ""
     latency_ms: int = 0
     request_ids: dict[str, str] = field(default_factory=dict)
     finish_reason: str | None = None
@@ -75,4 +76,5 @@ class Attempt:
     error_message: str = ""
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal | None = None
+    cost_source: str = ""
     request_id: str = ""

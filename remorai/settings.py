@@ -355,74 +355,13 @@ AWS_SECRETS_REGION = env.str("AWS_SECRETS_REGION", default="") or env.str(
 )
 LLM_SECRETS_CACHE_SECONDS = env.int("LLM_SECRETS_CACHE_SECONDS", default=300)
 
-# The model catalog: the one table of every model we route to. Per model: the provider's own id
-# (direct route), per-request limits, prices in USD per 1M tokens (input, output, document) used
-# for cost on the direct path, and an optional deprecation note. Operators change it without a
-# code change: LLM_MODELS_JSON='{"openai/gpt-5.4": {...}, "openai/gpt-4o": {"price_input": "2"}}'
-# is merged over these defaults model by model (a null value removes a model).
-_MB = 1024 * 1024
-_OPENAI_LIMITS = {"max_pages": 100, "max_bytes": 32 * _MB}
-_ANTHROPIC_LIMITS = {"max_pages": 100, "max_bytes": 32 * _MB}
-_GEMINI_LIMITS = {"max_pages": 1000, "max_bytes": 50 * _MB}
-LLM_MODELS = {
-    "openai/gpt-4o": {
-        "direct_model": "gpt-4o",
-        **_OPENAI_LIMITS,
-        **{"price_input": "2.50", "price_output": "10.00", "price_document": "2.50"},
-    },
-    "openai/gpt-4o-mini": {
-        "direct_model": "gpt-4o-mini",
-        **_OPENAI_LIMITS,
-        **{"price_input": "0.15", "price_output": "0.60", "price_document": "0.15"},
-    },
-    "openai/gpt-4.1": {
-        "direct_model": "gpt-4.1",
-        **_OPENAI_LIMITS,
-        **{"price_input": "2.00", "price_output": "8.00", "price_document": "2.00"},
-    },
-    "openai/gpt-5": {
-        "direct_model": "gpt-5",
-        **_OPENAI_LIMITS,
-        **{"price_input": "1.25", "price_output": "10.00", "price_document": "1.25"},
-    },
-    "gemini/gemini-2.5-flash": {
-        "direct_model": "gemini-2.5-flash",
-        **_GEMINI_LIMITS,
-        **{"price_input": "0.30", "price_output": "2.50", "price_document": "0.30"},
-    },
-    "gemini/gemini-2.5-pro": {
-        "direct_model": "gemini-2.5-pro",
-        **_GEMINI_LIMITS,
-        **{"price_input": "1.25", "price_output": "10.00", "price_document": "1.25"},
-    },
-    "gemini/gemini-3-pro": {
-        "direct_model": "gemini-3-pro-preview",
-        **_GEMINI_LIMITS,
-        **{"price_input": "2.00", "price_output": "12.00", "price_document": "2.00"},
-    },
-    "anthropic/claude-sonnet-4-5": {
-        "direct_model": "claude-sonnet-4-5",
-        **_ANTHROPIC_LIMITS,
-        **{"price_input": "3.00", "price_output": "15.00", "price_document": "3.00"},
-        "deprecated": "Anthropic retires claude-sonnet-4-5 on 2026-11-30; "
-        "move to anthropic/claude-sonnet-4-6.",
-    },
-    "anthropic/claude-sonnet-4-6": {
-        "direct_model": "claude-sonnet-4-6",
-        **_ANTHROPIC_LIMITS,
-        **{"price_input": "3.00", "price_output": "15.00", "price_document": "3.00"},
-    },
-    "anthropic/claude-haiku-4-5": {
-        "direct_model": "claude-haiku-4-5",
-        **_ANTHROPIC_LIMITS,
-        **{"price_input": "1.00", "price_output": "5.00", "price_document": "1.00"},
-    },
-}
-for _name, _override in env.json("LLM_MODELS_JSON", default={}).items():
-    if _override is None:
-        LLM_MODELS.pop(_name, None)
-    else:
-        LLM_MODELS[_name] = {**LLM_MODELS.get(_name, {}), **_override}
+# The model catalog is the llm.LLMModel table (seeded by migration, synced from the proxy with
+# `manage.py sync_models`, edited in the admin). LLM_MODELS_JSON overrides it per model and field
+# at deploy time and wins over the table: '{"openai/gpt-4o": {"price_input": "2"},
+# "openai/gpt-9": {"direct_model": "gpt-9", "max_pages": 100}, "openai/gpt-4o-mini": null}'
+# (null removes a model). Each process re-reads the table every LLM_CATALOG_CACHE_SECONDS.
+LLM_MODELS_JSON = env.json("LLM_MODELS_JSON", default={})
+LLM_CATALOG_CACHE_SECONDS = env.float("LLM_CATALOG_CACHE_SECONDS", default=5.0)
 # Fallback models used when a request names none (e.g. "gemini/gemini-2.5-flash,openai/gpt-4o").
 LLM_DEFAULT_FALLBACKS = env.list("LLM_DEFAULT_FALLBACKS", default=[])
 # Retry policy: attempts per route, and the longest wait we sleep in a worker. A provider asking

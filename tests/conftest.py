@@ -25,3 +25,13 @@ def api(user):
 @pytest.fixture
 def anon_api():
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_catalog():
+    """Each test reads the model catalog from its own database state, not a previous test's."""
+    from llm import catalog
+
+    catalog.invalidate()
+    yield
+    catalog.invalidate()

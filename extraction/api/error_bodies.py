@@ -17,7 +17,17 @@ class ExtractionInProgressErrorSerializer(ErrorSerializer):
 
 class ExtractionRequestErrorSerializer(ErrorSerializer):
     profile = serializers.CharField(required=False, help_text="With `unknown_profile`.")
-    model = serializers.CharField(required=False, help_text="With `unknown_model`.")
+    model = serializers.CharField(
+        required=False, help_text="With `unknown_model` and `model_retired`."
+    )
+    retired_on = serializers.DateField(
+        required=False, help_text="With `model_retired`: the day the model was retired."
+    )
+    replacement = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="With `model_retired`: the model to ask for instead (null when none).",
+    )
     known = serializers.ListField(
         child=serializers.CharField(),
         required=False,

@@ -96,8 +96,9 @@ class DocumentExtractionsView(generics.ListAPIView):
             202: ExtractionAcceptedSerializer,
             409: IN_PROGRESS,
             422: error_response(
-                "`unknown_profile` (`profile`), `unknown_model` (`model`, `known`) or "
-                "`idempotency_key_reused`.",
+                "`unknown_profile` (`profile`), `unknown_model` (`model`, `known`), "
+                "`model_retired` (`model`, `retired_on`, `replacement`: the model is past its "
+                "retirement date) or `idempotency_key_reused`.",
                 ExtractionRequestErrorSerializer,
             ),
         },

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import transaction
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -64,10 +63,18 @@ def profile_schema_check(*, schema) -> None:
 
 
 def model_check(*, model: str) -> None:
-    """Raise UnknownModel unless `model` is in settings.LLM_MODELS (when a catalog is set)."""
-    catalog = getattr(settings, "LLM_MODELS", None)
-    if catalog is not None and model not in catalog:
-        raise UnknownModel(f"Unknown model {model!r}.", model=model, known=sorted(catalog))
+    """Raise UnknownModel unless `model` is in the model catalog (and enabled), ModelRetired
+    (422 `model_retired`, naming its replacement) when it is past its retirement date."""
+    from llm import catalog, errors
+
+    try:
+        catalog.usable_model(model)
+    except errors.ModelRetired:
+        raise
+    except errors.UnknownModel:
+        raise UnknownModel(
+            f"Unknown model {model!r}.", model=model, known=catalog.model_names()
+        ) from None
 
 
 def profile_checks_check(*, checks) -> None:

@@ -12,7 +12,7 @@ import anthropic
 from django.conf import settings
 
 from llm.gateways.payload import parse_json, read_base64, require_file, simulated
-from llm.gateways.sdk import DirectGateway, catalog_cost, direct_model, mapped_errors
+from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 FILES_BETA = "files-api-2025-04-14"
@@ -103,7 +103,6 @@ class AnthropicDirect(DirectGateway):
             model=message.model or request.model,
             usage=usage,
             data=data,
-            cost_usd=catalog_cost(request.model, usage),
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=message.stop_reason,

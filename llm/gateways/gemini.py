@@ -15,7 +15,7 @@ from google.genai import types
 
 from llm.errors import RequestRejected, RetryableError
 from llm.gateways.payload import parse_json, require_file, simulated
-from llm.gateways.sdk import DirectGateway, catalog_cost, direct_model, mapped_errors
+from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 FILE_URI_PREFIX = "https://generativelanguage.googleapis.com/v1beta/"
@@ -143,7 +143,6 @@ class GeminiDirect(DirectGateway):
             model=response.model_version or request.model,
             usage=usage,
             data=parse_json(text),
-            cost_usd=catalog_cost(request.model, usage),
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=str(getattr(finish, "value", finish)) if finish else None,

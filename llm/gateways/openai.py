@@ -11,7 +11,7 @@ import openai
 from django.conf import settings
 
 from llm.gateways.payload import parse_json, read_base64, require_file, simulated
-from llm.gateways.sdk import DirectGateway, catalog_cost, direct_model, mapped_errors
+from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 
@@ -112,7 +112,6 @@ class OpenAIDirect(DirectGateway):
             model=completion.model or request.model,
             usage=usage,
             data=parse_json(text),
-            cost_usd=catalog_cost(request.model, usage),
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=choice.finish_reason if choice else None,

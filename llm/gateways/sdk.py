@@ -7,7 +7,6 @@ import functools
 import importlib
 import logging
 from collections.abc import Iterator
-from decimal import Decimal
 
 import httpx
 from django.conf import settings
@@ -21,7 +20,6 @@ from llm.errors import (
 )
 from llm.gateways.base import Gateway
 from llm.gateways.http import error_from_response, parse_body, transport_error
-from llm.types import Usage
 from remorai.logging import register_secret
 
 logger = logging.getLogger("llm.gateways")
@@ -119,16 +117,6 @@ def require_key(provider: str, api_key: str | None) -> str:
         )
     register_secret(api_key)  # masked in every log line, whoever passed it in
     return api_key
-
-
-def catalog_cost(model: str, usage: Usage) -> Decimal | None:
-    """Cost of one call from the catalog's prices (providers send none on the direct path)."""
-    from llm.catalog import estimate_cost, get_model
-
-    try:
-        return estimate_cost(get_model(model), usage)
-    except LLMError:
-        return None
 
 
 def direct_model(model: str) -> str:

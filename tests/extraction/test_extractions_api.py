@@ -90,6 +90,21 @@ def test_bad_start_requests_say_why(api, document, enqueued, body, status, code)
     assert not ExtractionRun.objects.exists()
 
 
+def test_a_retired_model_is_refused_naming_its_replacement(api, document, enqueued):
+    body = {"profile": "invoice", "model": "anthropic/claude-sonnet-4-5"}
+    response = api.post(start_url(document), body, format="json")
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "model_retired",
+        "detail": "anthropic/claude-sonnet-4-5 was retired on 2026-11-30. "
+        "Use anthropic/claude-sonnet-4-6 instead.",
+        "model": "anthropic/claude-sonnet-4-5",
+        "retired_on": "2026-11-30",
+        "replacement": "anthropic/claude-sonnet-4-6",
+    }
+    assert not ExtractionRun.objects.exists()
+
+
 def test_other_users_documents_and_runs_are_404(api, document, enqueued, other_user):
     run_id = start(api, document).json()["id"]
     bob = APIClient()

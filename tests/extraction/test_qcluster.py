@@ -217,7 +217,7 @@ def test_a_300_page_pdf_is_routed_to_gemini(cluster, simulator, user, tmp_path):
         instructions="Summarise.",
         schema=seeded_profile("summary").schema,
         default_model="openai/gpt-4o",
-        fallback_models=["anthropic/claude-sonnet-4-5"],
+        fallback_models=["anthropic/claude-sonnet-4-6"],
     )
     run = extraction_run_enqueue(document=document, profile=small_models_only, trigger="command")
     run = wait_finished(run.pk)

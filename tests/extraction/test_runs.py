@@ -47,14 +47,14 @@ def test_enqueue_snapshots_the_profile_and_enqueues_on_commit(
     assert run.profile_version == profile.version
     assert run.schema == profile.schema and run.instructions == profile.instructions
     assert run.requested_model == "gemini/gemini-2.5-flash"
-    assert run.fallback_models == ["openai/gpt-4o", "anthropic/claude-sonnet-4-5"]
+    assert run.fallback_models == ["openai/gpt-4o", "anthropic/claude-sonnet-4-6"]
     assert run.queued_at is not None
 
 
 def test_a_named_model_keeps_the_profiles_other_models_as_fallbacks(document, profile, enqueued):
     run = enqueue(document, profile, model="openai/gpt-4o")
     assert run.requested_model == "openai/gpt-4o"
-    assert run.fallback_models == ["gemini/gemini-2.5-flash", "anthropic/claude-sonnet-4-5"]
+    assert run.fallback_models == ["gemini/gemini-2.5-flash", "anthropic/claude-sonnet-4-6"]
 
 
 def test_unknown_model_is_refused(document, profile, enqueued):
@@ -88,7 +88,7 @@ def test_execute_success_writes_result_usage_cost_and_attempts(document, profile
     assert ExtractionAttempt.objects.filter(run=run, outcome="ok").count() == 1
     call = fake.calls[0]
     assert call["model"] == "gemini/gemini-2.5-flash"
-    assert call["fallback_models"] == ("openai/gpt-4o", "anthropic/claude-sonnet-4-5")
+    assert call["fallback_models"] == ("openai/gpt-4o", "anthropic/claude-sonnet-4-6")
     assert call["page_count"] == document.page_count
     assert call["path"].read_bytes()[:5] == b"%PDF-"
 

@@ -168,10 +168,7 @@ def test_upstream_timeout_408_is_retried_then_falls_back_to_direct(routes, simul
 
 
 def test_model_missing_from_the_proxy_config_falls_back_to_direct(routes, simulator):
-    routes.LLM_MODELS = {
-        **routes.LLM_MODELS,
-        "openai/gpt-4o-2024-08-06": {"direct_model": "gpt-4o-2024-08-06"},
-    }
+    routes.LLM_MODELS_JSON = {"openai/gpt-4o-2024-08-06": {"direct_model": "gpt-4o-2024-08-06"}}
     outcome = extract("openai", model="openai/gpt-4o-2024-08-06")
     assert outcome.route == "direct"
     # the upload is the first call: the proxy refuses the unknown model there (400)

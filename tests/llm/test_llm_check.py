@@ -45,7 +45,30 @@ def test_nothing_configured_exits_non_zero(settings):
     code, out = check()
     assert code == 1
     assert "no OPENAI_API_KEY" in out and "No configured route can serve" in out
-    assert "anthropic/claude-sonnet-4-5: " in out and "2026-11-30" in out  # deprecation listed
+    assert "openai/gpt-5 retires on 2026-12-11; use openai/gpt-6-sol" in out  # within 30 days
+    assert "anthropic/claude-sonnet-4-5" not in out  # retired: never checked, never called
+
+
+def test_profiles_on_retired_or_retiring_models_are_flagged(settings):
+    from extraction.models import ExtractionProfile
+
+    settings.LITELLM_BASE_URL = ""
+    ExtractionProfile.objects.create(
+        slug="legacy",
+        name="Legacy",
+        instructions="x",
+        schema={"type": "object"},
+        default_model="openai/gpt-5",
+        fallback_models=["anthropic/claude-sonnet-4-5", "openai/gpt-6-sol"],
+    )
+    code, out = check()
+    assert (
+        "profile legacy uses anthropic/claude-sonnet-4-5, which retired on 2026-11-30 "
+        "(replacement: anthropic/claude-sonnet-4-6)" in out
+    )
+    assert "profile legacy uses openai/gpt-5, which retires on 2026-12-11" in out
+    assert "gpt-6-sol, which" not in out
+    assert "profile invoice" not in out  # the seeded profiles were moved off 4-5
 
 
 def test_table_lists_every_route_with_key_and_reachability(settings, monkeypatch):

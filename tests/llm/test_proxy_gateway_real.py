@@ -27,7 +27,7 @@ pytestmark = pytest.mark.proxy
 MODELS = {
     "openai": "openai/gpt-4o",
     "gemini": "gemini/gemini-2.5-flash",
-    "anthropic": "anthropic/claude-sonnet-4-5",
+    "anthropic": "anthropic/claude-sonnet-4-6",
 }
 PROVIDERS = sorted(MODELS)
 

@@ -1,9 +1,11 @@
 import json
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from llm import catalog
-from llm.errors import NoRouteAvailable, NoRouteFits, UnknownModel
+from llm.errors import ModelRetired, NoRouteAvailable, NoRouteFits, UnknownModel
 from llm.routing import Route, plan
 from tests.llm.fakes import llm_settings  # noqa: F401
 
@@ -29,9 +31,9 @@ def test_plan_is_proxy_then_direct_for_the_model_then_each_fallback():
 
 def test_without_proxy_url_the_plan_is_direct_only(settings):
     settings.LITELLM_BASE_URL = ""
-    routes = plan("anthropic/claude-sonnet-4-5", ["openai/gpt-4o"], 3, MB)
+    routes = plan("anthropic/claude-sonnet-4-6", ["openai/gpt-4o"], 3, MB)
     assert shape(routes) == [
-        ("direct", "anthropic/claude-sonnet-4-5"),
+        ("direct", "anthropic/claude-sonnet-4-6"),
         ("direct", "openai/gpt-4o"),
     ]
 
@@ -50,7 +52,7 @@ def test_a_model_too_small_for_the_document_is_skipped():
 
 def test_no_model_fits_names_the_limits():
     with pytest.raises(NoRouteFits) as caught:
-        plan("openai/gpt-4o", ["anthropic/claude-sonnet-4-5"], 150, 40 * MB)
+        plan("openai/gpt-4o", ["anthropic/claude-sonnet-4-6"], 150, 40 * MB)
     error = caught.value
     assert error.code == "document_too_large_for_models"
     assert "150 pages" in error.detail and "openai/gpt-4o takes at most 100 pages" in error.detail
@@ -88,28 +90,33 @@ def test_duplicate_fallbacks_are_tried_once():
     assert len(routes) == 2
 
 
-def test_operators_extend_the_catalog_without_code(settings, monkeypatch):
-    # the same merge rule settings.py applies to LLM_MODELS_JSON
-    overrides = json.loads(
-        '{"openai/gpt-5.4": {"direct_model": "gpt-5.4", "max_pages": 100, "max_bytes": 1000,'
+def test_operators_override_the_table_with_llm_models_json(settings):
+    settings.LLM_MODELS_JSON = json.loads(
+        '{"openai/gpt-9": {"direct_model": "gpt-9-preview", "max_pages": 100, "max_bytes": 1000,'
         ' "price_input": "1", "price_output": "2"}, "openai/gpt-4o": {"max_pages": 5},'
         ' "openai/gpt-4o-mini": null}'
     )
-    models = dict(settings.LLM_MODELS)
-    for name, override in overrides.items():
-        if override is None:
-            models.pop(name, None)
-        else:
-            models[name] = {**models.get(name, {}), **override}
-    settings.LLM_MODELS = models
-    assert catalog.get_model("openai/gpt-5.4").direct_model == "gpt-5.4"
-    assert catalog.get_model("openai/gpt-4o").max_pages == 5
-    assert catalog.get_model("openai/gpt-4o").price_input is not None
+    added = catalog.get_model("openai/gpt-9")
+    assert (added.direct_model, added.max_bytes) == ("gpt-9-preview", 1000)
+    assert added.source == "settings"
+    gpt4o = catalog.get_model("openai/gpt-4o")
+    assert gpt4o.max_pages == 5 and gpt4o.overridden == ("max_pages",)
+    assert gpt4o.price_input == Decimal("2.50")  # the rest from the table
     with pytest.raises(UnknownModel):
         catalog.get_model("openai/gpt-4o-mini")
 
 
-def test_issue_model_names_stay_accepted():
+def test_the_override_wins_over_a_staff_edit(settings):
+    from llm.models import LLMModel
+
+    settings.LLM_MODELS_JSON = {"openai/gpt-4o": {"price_input": "9"}}
+    LLMModel.objects.filter(name="openai/gpt-4o").update(price_input="1", price_output="3")
+    catalog.invalidate()
+    spec = catalog.get_model("openai/gpt-4o")
+    assert (spec.price_input, spec.price_output) == (Decimal("9"), Decimal("3"))
+
+
+def test_issue_model_names_stay_known():
     for name in (
         "openai/gpt-4o",
         "gemini/gemini-2.5-flash",
@@ -119,10 +126,40 @@ def test_issue_model_names_stay_accepted():
         assert catalog.get_model(name).name == name
 
 
-def test_deprecated_model_warns_once_and_stays_usable(caplog):
-    catalog._warned.discard("anthropic/claude-sonnet-4-5")
+def test_a_disabled_model_is_unknown():
+    from llm.models import LLMModel
+
+    LLMModel.objects.filter(name="openai/gpt-4o").update(enabled=False)
+    catalog.invalidate()
+    with pytest.raises(UnknownModel, match="disabled"):
+        plan("openai/gpt-4o", [], 1, 1)
+
+
+def test_a_retired_model_is_refused_naming_its_replacement():
+    with pytest.raises(ModelRetired) as caught:
+        plan("anthropic/claude-sonnet-4-5", ["openai/gpt-4o"], 1, 1)
+    error = caught.value
+    assert error.code == "model_retired" and error.status_code == 422
+    assert error.fields["replacement"] == "anthropic/claude-sonnet-4-6"
+    assert error.fields["retired_on"] == "2026-11-30"
+    assert "anthropic/claude-sonnet-4-6" in error.detail
+
+
+def test_a_retired_fallback_is_skipped_and_logged_once_per_process(caplog):
+    catalog._skipped_logged.discard("anthropic/claude-sonnet-4-5")
     with caplog.at_level("WARNING", logger="llm.catalog"):
-        catalog.get_model("anthropic/claude-sonnet-4-5")
-        catalog.get_model("anthropic/claude-sonnet-4-5")
-    warnings = [r for r in caplog.records if "deprecated" in r.message]
-    assert len(warnings) == 1 and "2026-11-30" in warnings[0].message
+        for _ in range(3):
+            routes = plan("openai/gpt-4o", ["anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-pro"])
+            assert [r.model for r in routes if r.route == "direct"] == [
+                "openai/gpt-4o",
+                "gemini/gemini-2.5-pro",
+            ]
+    skipped = [r for r in caplog.records if "Skipping retired" in r.message]
+    assert len(skipped) == 1 and "claude-sonnet-4-6" in skipped[0].getMessage()
+
+
+def test_a_model_retires_at_the_start_of_its_day(monkeypatch):
+    assert plan("openai/gpt-5", [], 1, 1)  # retires on 2026-12-11
+    monkeypatch.setattr(catalog, "today", lambda: date(2026, 12, 11))
+    with pytest.raises(ModelRetired, match="openai/gpt-6-sol"):
+        plan("openai/gpt-5", [], 1, 1)

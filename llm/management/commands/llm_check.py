@@ -1,7 +1,8 @@
 """python manage.py llm_check [--live] [--model M ...]: can the configured routes serve?
 
 One row per model and route: key present, reachable (the gateway's health(), no model call),
-and with --live one tiny completion. Exit status 1 when no route can serve.
+and with --live one tiny completion. Then every profile (or other registered user) whose default
+or fallback models are retired or retire within 30 days. Exit status 1 when no route can serve.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from llm.diagnostics import RouteStatus, route_statuses
+from llm.model_users import retirement_flags
 
 
 class Command(BaseCommand):
@@ -26,6 +28,9 @@ class Command(BaseCommand):
         for status in statuses:
             if status.deprecated:
                 self.stdout.write(self.style.WARNING(f"{status.model}: {status.deprecated}"))
+        for flag in retirement_flags():
+            style = self.style.ERROR if flag.retired else self.style.WARNING
+            self.stdout.write(style(str(flag)))
         serving = [s for s in statuses if s.can_serve]
         if not serving:
             raise CommandError("No configured route can serve: see the table above.")

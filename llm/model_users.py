@@ -1,0 +1,57 @@
+"""Who uses which models, so llm can flag retiring ones without knowing the apps that use them.
+
+An app registers a callable in its AppConfig.ready() (extraction registers its profiles); each
+returns (label, admin URL or "", [model names]) per user. llm_check and the model admin list every
+user whose models are retired or retire within RETIRING_SOON_DAYS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from llm.catalog import RETIRING_SOON_DAYS, all_specs, today
+
+ModelUser = tuple[str, str, list[str]]
+_sources: list[Callable[[], Iterable[ModelUser]]] = []
+
+
+def register(source: Callable[[], Iterable[ModelUser]]) -> None:
+    if source not in _sources:
+        _sources.append(source)
+
+
+@dataclass(frozen=True)
+class RetirementFlag:
+    user: str  # e.g. "profile invoice"
+    url: str
+    model: str
+    retires_on: date
+    retired: bool
+    replacement: str
+
+    def __str__(self) -> str:
+        verb = "retired on" if self.retired else "retires on"
+        instead = f" (replacement: {self.replacement})" if self.replacement else ""
+        return f"{self.user} uses {self.model}, which {verb} {self.retires_on}{instead}"
+
+
+def retirement_flags(*, within_days: int = RETIRING_SOON_DAYS) -> list[RetirementFlag]:
+    """Every registered user of a model that is retired or retires within `within_days`."""
+    on = today()
+    specs = {s.name: s for s in all_specs()}
+    flags = []
+    for source in _sources:
+        for label, url, names in source():
+            for name in dict.fromkeys(names):
+                spec = specs.get(name)
+                if spec is None or spec.retires_on is None:
+                    continue
+                if spec.is_retired(on) or spec.retires_within(within_days, on):
+                    flags.append(
+                        RetirementFlag(
+                            label, url, name, spec.retires_on, spec.is_retired(on), spec.replacement
+                        )
+                    )
+    return flags
