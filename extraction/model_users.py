@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Sum
 from django.urls import NoReverseMatch, reverse
 
-from extraction.models import ExtractionProfile
+from extraction.models import ExtractionProfile, ExtractionRun
 
 
 def profile_model_users():
@@ -17,3 +18,15 @@ def profile_model_users():
         except NoReverseMatch:
             url = ""
         yield f"profile {slug}", url, [default, *(fallbacks or [])]
+
+
+def runs_per_model(since):
+    """{model used: (runs, cost)} of the runs created since `since` (the model admin's 30 days)."""
+    rows = (
+        ExtractionRun.objects.filter(created_at__gte=since)
+        .exclude(model_used="")
+        .values("model_used")
+        .annotate(runs=Count("id"), cost=Sum("cost_usd"))
+        .order_by()
+    )
+    return {row["model_used"]: (row["runs"], row["cost"]) for row in rows}

@@ -1,7 +1,8 @@
 """Who uses which models, so llm can flag retiring ones without knowing the apps that use them.
 
 An app registers a callable in its AppConfig.ready() (extraction registers its profiles); each
-returns (label, admin URL or "", [model names]) per user. llm_check and the model admin list every
+returns (label, admin URL or "", [model names]) per user. Usage sources (runs and cost per model
+over a period) feed the model admin the same way. llm_check and the model admin list every
 user whose models are retired or retire within RETIRING_SOON_DAYS.
 """
 
@@ -9,17 +10,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from llm.catalog import RETIRING_SOON_DAYS, all_specs, today
 
 ModelUser = tuple[str, str, list[str]]
+#: since → {model name: (runs, cost in USD)}
+UsageSource = Callable[[datetime], dict[str, tuple[int, Decimal]]]
 _sources: list[Callable[[], Iterable[ModelUser]]] = []
+_usage_sources: list[UsageSource] = []
 
 
 def register(source: Callable[[], Iterable[ModelUser]]) -> None:
     if source not in _sources:
         _sources.append(source)
+
+
+def register_usage(source: UsageSource) -> None:
+    if source not in _usage_sources:
+        _usage_sources.append(source)
+
+
+def usage_since(since: datetime) -> dict[str, tuple[int, Decimal]]:
+    """Runs and cost per model since `since`, summed over every registered usage source."""
+    totals: dict[str, tuple[int, Decimal]] = {}
+    for source in _usage_sources:
+        for name, (runs, cost) in source(since).items():
+            old_runs, old_cost = totals.get(name, (0, Decimal(0)))
+            totals[name] = (old_runs + runs, old_cost + (cost or Decimal(0)))
+    return totals
 
 
 @dataclass(frozen=True)

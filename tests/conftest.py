@@ -28,10 +28,24 @@ def anon_api():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_model_catalog():
-    """Each test reads the model catalog from its own database state, not a previous test's."""
+def _fresh_model_catalog(request):
+    """Each test reads the model catalog from its own database state, not a previous test's.
+
+    A transactional test starts from a flushed database (the migration's rows gone): the catalog's
+    seed is written again, as tests/extraction/pipeline.seeded_profile does for profiles.
+    """
     from llm import catalog
 
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        from llm.models import LLMModel
+        from llm.seed import seed_models
+
+        request.getfixturevalue("transactional_db")
+        seed_models(LLMModel)
     catalog.invalidate()
     yield
     catalog.invalidate()

@@ -186,6 +186,12 @@ class LiteLLMProxy(Gateway):
         latency_ms = int((time.perf_counter() - started) * 1000)
         return _generation(response, request.model, latency_ms)
 
+    def served_models(self) -> tuple[list[dict], list[dict]]:
+        """The proxy's own description of its models: (/model/info data, /v1/models data)."""
+        info = self._send("GET", "/model/info").json().get("data") or []
+        listed = self._send("GET", "/v1/models").json().get("data") or []
+        return list(info), list(listed)
+
     def health(self) -> tuple[bool, str]:
         try:
             response = self._client.get(
