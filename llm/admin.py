@@ -124,6 +124,9 @@ class LLMModelAdmin(admin.ModelAdmin):
             saved = llm_model_create(name=form.cleaned_data["name"], **values)
             obj.pk = saved.pk
 
+    def save_related(self, request, form, formsets, change):
+        pass  # no many-to-many fields or inlines; the service saved everything
+
     def has_delete_permission(self, request, obj=None):
         return False  # runs and profiles keep naming models: disable or retire instead
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from llm.catalog import RETIRING_SOON_DAYS, all_specs, today
+from llm import catalog
+from llm.catalog import RETIRING_SOON_DAYS, all_specs
 
 ModelUser = tuple[str, str, list[str]]
 #: since → {model name: (runs, cost in USD)}
@@ -57,9 +58,25 @@ class RetirementFlag:
         return f"{self.user} uses {self.model}, which {verb} {self.retires_on}{instead}"
 
 
+def retiring_models(names, *, within_days: int = RETIRING_SOON_DAYS) -> list[str]:
+    """A note per model of `names` that is retired or retires within `within_days`."""
+    on = catalog.today()
+    specs = {s.name: s for s in all_specs()}
+    notes = []
+    for name in dict.fromkeys(names):
+        spec = specs.get(name)
+        if spec is None or spec.retires_on is None:
+            continue
+        if spec.is_retired(on):
+            notes.append(f"{name} retired {spec.retires_on}")
+        elif spec.retires_within(within_days, on):
+            notes.append(f"{name} retires {spec.retires_on}")
+    return notes
+
+
 def retirement_flags(*, within_days: int = RETIRING_SOON_DAYS) -> list[RetirementFlag]:
     """Every registered user of a model that is retired or retires within `within_days`."""
-    on = today()
+    on = catalog.today()
     specs = {s.name: s for s in all_specs()}
     flags = []
     for source in _sources:

@@ -3,7 +3,6 @@
 import json
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from extraction.errors import UploadTooLarge
@@ -15,7 +14,9 @@ from remorai.errors import ApplicationError
 
 
 def model_choices(blank_label: str = "(the profile's default model)"):
-    return [("", blank_label), *[(m, m) for m in getattr(settings, "LLM_MODELS", {})]]
+    from llm.catalog import model_names  # enabled and not retired
+
+    return [("", blank_label), *[(m, m) for m in model_names()]]
 
 
 class DocumentUploadForm(forms.ModelForm):

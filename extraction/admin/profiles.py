@@ -1,6 +1,8 @@
 """Admin for extraction profiles: editable, schema validated, version bumped on every change."""
 
 from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from extraction.admin.forms import ExtractionProfileForm
 from extraction.models import ExtractionProfile
@@ -14,9 +16,22 @@ from extraction.services.profiles import (
 @admin.register(ExtractionProfile)
 class ExtractionProfileAdmin(admin.ModelAdmin):
     form = ExtractionProfileForm
-    list_display = ["slug", "name", "default_model", "version", "updated_at"]
+    list_display = ["slug", "name", "default_model", "model_retirement", "version", "updated_at"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["version", "created_at", "updated_at"]
+    readonly_fields = ["version", "model_retirement", "created_at", "updated_at"]
+
+    @admin.display(description="retired or retiring models")
+    def model_retirement(self, obj):
+        from llm.model_users import retiring_models  # within 30 days
+
+        notes = retiring_models([obj.default_model, *(obj.fallback_models or [])])
+        return (
+            format_html_join(
+                mark_safe("<br>"), '<span style="color:#ba2121">{}</span>', ((n,) for n in notes)
+            )
+            if notes
+            else "-"
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "slug"] if obj else self.readonly_fields
