@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-from django.conf import settings
 
 from extraction.models import ExtractionProfile
 from extraction.services.profiles import InvalidProfileSchema, extraction_profile_create
@@ -58,7 +57,7 @@ def create(schema):
         name="hostile",
         instructions="x",
         schema=schema,
-        default_model=next(iter(settings.LLM_MODELS)),
+        default_model="openai/gpt-4o",
     )
 
 
