@@ -1,5 +1,5 @@
 """The catalog's seed (migration llm.0002) and the move of the seeded profiles off retired models
-(extraction.0009): current models from the installed SDKs, today's entries kept."""
+(extraction.0010): current models from the installed SDKs, today's entries kept."""
 
 from datetime import date
 from decimal import Decimal
@@ -98,7 +98,7 @@ def test_the_profile_migration_moves_an_existing_database_and_bumps_the_version(
 
     from django.apps import apps
 
-    migration = import_module("extraction.migrations.0009_profiles_off_retired_models")
+    migration = import_module("extraction.migrations.0010_profiles_off_retired_models")
     profile = ExtractionProfile.objects.get(slug="invoice")
     ExtractionProfile.objects.filter(pk=profile.pk).update(
         fallback_models=["openai/gpt-4o", "anthropic/claude-sonnet-4-5"], version=3

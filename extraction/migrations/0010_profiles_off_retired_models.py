@@ -33,7 +33,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("extraction", "0008_einvoice_and_checks"),
+        ("extraction", "0009_idempotency_expiry"),
         ("llm", "0002_seed_models"),
     ]
     operations = [migrations.RunPython(forwards, backwards)]
