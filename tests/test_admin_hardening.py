@@ -83,3 +83,21 @@ def test_a_successful_login_resets_the_count(django_user_model, settings):
 def test_admin_pages_still_work_for_a_logged_in_user(admin_client):
     assert admin_client.get("/admin/").status_code == 200
     assert admin_client.get("/admin/extraction/extractionrun/").status_code == 200
+
+
+def test_a_profile_schema_nested_too_deeply_is_a_form_error(admin_client):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = admin_client.post(
+        "/admin/extraction/extractionprofile/add/",
+        {
+            "slug": "deep",
+            "name": "deep",
+            "instructions": "x",
+            "schema": deep,
+            "default_model": "openai/gpt-4o-mini",
+            "fallback_models": "[]",
+            "checks": "[]",
+        },
+    )
+    assert response.status_code == 200
+    assert "nested too deeply" in response.content.decode()

@@ -66,8 +66,24 @@ class PrettyJSONWidget(forms.Textarea):
     def format_value(self, value):
         try:
             return json.dumps(json.loads(value), indent=2, ensure_ascii=False)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             return value
+
+
+class DepthSafeJSONField(forms.JSONField):
+    """JSON nested deeper than Python's json can parse is a form error, not a 500."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise ValidationError("The JSON is nested too deeply.", code="invalid") from None
+
+    def bound_data(self, data, initial):
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return forms.fields.InvalidJSONInput(data)
 
 
 class ExtractionProfileForm(forms.ModelForm):
@@ -82,6 +98,11 @@ class ExtractionProfileForm(forms.ModelForm):
             "fallback_models",
             "checks",
         ]
+        field_classes = {
+            "schema": DepthSafeJSONField,
+            "fallback_models": DepthSafeJSONField,
+            "checks": DepthSafeJSONField,
+        }
         widgets = {
             "schema": PrettyJSONWidget(attrs={"rows": 20, "cols": 90}),
             "fallback_models": forms.Textarea(attrs={"rows": 2, "cols": 90}),
@@ -146,6 +167,8 @@ def _coerce(text: str, spec: dict):
     if types & {"array", "object"} or not types:
         try:
             return json.loads(text)
+        except RecursionError:
+            raise forms.ValidationError("The JSON is nested too deeply.") from None
         except json.JSONDecodeError as exc:
             if not types:
                 return text
