@@ -172,8 +172,9 @@ class ExtractionRun(models.Model):
     result = models.JSONField(null=True, blank=True)
     raw_output = models.TextField(blank=True)
     simulated = models.BooleanField(default=False)
-    error_code = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)  # extraction.errors.RunErrorCode
     error_message = models.TextField(blank=True)
+    error_provider_code = models.CharField(max_length=128, blank=True)  # the provider's own
     # Things the caller should know that did not fail the run: [{"code", "message"}].
     warnings = models.JSONField(default=list, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
@@ -249,6 +250,7 @@ class ExtractionAttempt(models.Model):
     outcome = models.CharField(max_length=32)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
+    provider_code = models.CharField(max_length=128, blank=True)  # the provider's own code
     error_message = models.CharField(max_length=500, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -6,6 +6,7 @@ from django.db.models import Min, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from extraction.errors import UnknownProfile
 from extraction.models import (
     Document,
     ExtractionAttempt,
@@ -43,6 +44,7 @@ LIST_COLUMNS = (
     "status",
     "result",
     "error_code",
+    "error_provider_code",
     "error_message",
     "requested_model",
     "fallback_models",
@@ -81,15 +83,26 @@ def extraction_run_list(*, owner, document: Document | None = None) -> QuerySet[
 
 
 def extraction_run_get(*, owner, run_id) -> ExtractionRun:
-    """One run with its attempts; ExtractionRun.DoesNotExist (-> 404) for anyone else's."""
-    return (
-        ExtractionRun.objects.filter(document__owner=owner)
+    """One run with its attempts; anyone else's does not exist for them (Http404)."""
+    run = (
+        ExtractionRun.objects.filter(document__owner=owner, pk=run_id)
         .select_related("profile", "document")
         .prefetch_related(
             Prefetch("attempts", queryset=ExtractionAttempt.objects.order_by("started_at", "id"))
         )
-        .get(pk=run_id)
+        .first()
     )
+    if run is None:
+        raise Http404("No such run.")
+    return run
+
+
+def profile_get(*, slug: str) -> ExtractionProfile:
+    """The profile a request names by slug; UnknownProfile (422: bad input, not a 404)."""
+    profile = ExtractionProfile.objects.filter(slug=slug).first()
+    if profile is None:
+        raise UnknownProfile(profile=slug)
+    return profile
 
 
 def oldest_queued_run_age_seconds() -> float | None:

@@ -102,7 +102,9 @@ def _live(route: str, provider: str, model: str, pdf: Path) -> tuple[bool, str]:
         validate_generation(generation, LIVE_SCHEMA)
     except LLMError as exc:
         status = f"HTTP {exc.http_status} " if exc.http_status else ""
-        return False, f"{status}{exc.code}: {redact(str(exc.detail))[:200]}"
+        finer = exc.provider_code or exc.reason
+        code = f"{exc.code} ({finer})" if finer else exc.code
+        return False, f"{status}{code}: {redact(str(exc.detail))[:200]}"
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         return False, f"{type(exc).__name__}: {redact(str(exc))[:200]}"
     simulated = " (simulated)" if generation.simulated else ""

@@ -4,9 +4,14 @@
 - RouteUnavailable: this route cannot serve now (after its retries, or misconfigured): fall back.
 - RequestRejected: the request itself is refused (400/401/403/413/422, quota/budget): fail, no
   fallback, no retry.
-- BadOutput: the model answered, but not with valid JSON for the schema.
+- BadOutput: the model answered, but not with valid JSON for the schema (InvalidJson,
+  SchemaViolation, OutputTruncated: which way).
 - FileGone: the remote file id is no longer known (404, Gemini's 403 after expiry): re-upload once.
 - RetryLater: the provider asks us to wait longer than we are willing to sleep in a worker.
+
+`code` is always the class's own (one of the documented run error codes, see
+extraction/errors.py); the provider's own error code, when it gave one, is `provider_code`, and
+a finer reason of our own (e.g. "timeout", "output_truncated") is `reason`.
 """
 
 from __future__ import annotations
@@ -28,15 +33,16 @@ class LLMError(ApplicationError):
         detail: str | None = None,
         *,
         http_status: int | None = None,
-        error_code: str | None = None,
+        provider_code: str = "",
+        reason: str = "",
         retry_after: float | None = None,
         request_id: str = "",
         **fields,
     ):
         super().__init__(detail, **fields)
         self.http_status = http_status
-        if error_code:
-            self.code = error_code
+        self.provider_code = provider_code or ""
+        self.reason = reason or ""
         self.retry_after = retry_after
         self.request_id = request_id
 
@@ -69,6 +75,18 @@ class BadOutput(LLMError):
         self.errors = list(errors)
 
 
+class InvalidJson(BadOutput):
+    code = "invalid_json"
+
+
+class SchemaViolation(BadOutput):
+    code = "schema_violation"
+
+
+class OutputTruncated(BadOutput):
+    code = "output_truncated"
+
+
 class FileGone(LLMError):
     code = "file_gone"
     status_code = 410
@@ -96,6 +114,7 @@ class NoRouteAvailable(LLMError):
 class UnknownModel(RequestRejected):
     code = "unknown_model"
     status_code = 422
+    default_detail = "This model is not in the model catalog."
 
 
 class Cancelled(LLMError):

@@ -71,7 +71,7 @@ _PROXY_MISCONFIGURED_MARKERS = (
 
 
 def _text(exc: BaseException) -> str:
-    code = getattr(exc, "code", "") or ""
+    code = getattr(exc, "provider_code", "") or getattr(exc, "code", "") or ""
     detail = getattr(exc, "detail", "") or str(exc)
     return f"{code} {detail}".lower()
 
@@ -205,12 +205,13 @@ def call(
     """
     breaker = Breaker(route.key)
     if not breaker.allow():
-        _report(on_attempt, route, operation, time.time(), None, Action.FALLBACK, "circuit_open")
-        raise RouteUnavailable(
+        error = RouteUnavailable(
             f"The {route.route} route to {route.provider} is paused after repeated failures "
             "(circuit breaker open).",
-            error_code="circuit_open",
+            reason="circuit_open",
         )
+        _report(on_attempt, route, operation, time.time(), error, Action.FALLBACK)
+        raise error
     call_deadline = time.time() + settings.LLM_CALL_DEADLINE_SECONDS
     if deadline is not None:
         call_deadline = min(call_deadline, deadline)
@@ -308,7 +309,8 @@ def _after_failure(route, operation, exc, pending, on_attempt):
         raise RouteUnavailable(
             f"{route} failed: {redact(_describe(exc))}",
             http_status=getattr(exc, "http_status", None),
-            error_code=_code(exc) if isinstance(exc, LLMError) else "route_unavailable",
+            provider_code=getattr(exc, "provider_code", ""),
+            reason=getattr(exc, "reason", ""),
         ) from exc
     _report(on_attempt, route, operation, pending["started"], exc, action)
     raise exc
@@ -325,7 +327,7 @@ def _describe(exc: BaseException) -> str:
     return f"{prefix}{_code(exc)}: {getattr(exc, 'detail', '') or exc}"
 
 
-def _report(on_attempt, route, operation, started, result, outcome, error_code=""):
+def _report(on_attempt, route, operation, started, result, outcome):
     now = time.time()
     fields: dict = {}
     generation = result if isinstance(result, Generation) else getattr(result, "generation", None)
@@ -343,12 +345,11 @@ def _report(on_attempt, route, operation, started, result, outcome, error_code="
         fields.update(
             http_status=getattr(result, "http_status", None),
             error_code=_code(result),
+            provider_code=getattr(result, "provider_code", ""),
             error_message=redact(str(getattr(result, "detail", "") or result))[:500],
         )
         if getattr(result, "request_id", ""):
             fields["request_id"] = result.request_id
-    if error_code:
-        fields["error_code"] = error_code
     on_attempt(
         Attempt(
             route=route.route,

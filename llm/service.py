@@ -26,6 +26,7 @@ from llm.errors import (
     FileGone,
     LLMError,
     NoRouteAvailable,
+    OutputTruncated,
     RetryLater,
     RouteUnavailable,
 )
@@ -193,7 +194,7 @@ class _Run:
             generation = self.generate(route, gateway, request, "generate")
         except BadOutput as first:
             self.checkpoint()
-            truncated = first.code == "output_truncated"
+            truncated = isinstance(first, OutputTruncated)
             request = replace(
                 request,
                 file=self.remote,
@@ -203,11 +204,10 @@ class _Run:
             try:
                 generation = self.generate(route, gateway, request, "repair")
             except BadOutput as second:
-                raise BadOutput(
+                raise type(second)(
                     f"{second.detail} (after one repair turn)",
                     raw_text=second.raw_text,
                     errors=second.errors,
-                    error_code=second.code,
                 ) from None
             repaired = True
         return ExtractionOutcome(
@@ -256,7 +256,7 @@ class _Run:
                 if remote is None or again or self.reuploaded:
                     raise RouteUnavailable(
                         f"{route}: the remote file is gone again after a fresh upload.",
-                        error_code="file_gone",
+                        reason="file_gone",
                     ) from exc
                 logger.info("Remote file %s on %s is gone; uploading again.", remote.id, route)
                 self.files.mark_gone(

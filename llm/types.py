@@ -72,7 +72,8 @@ class Attempt:
     latency_ms: int
     outcome: str  # "ok", "retry", "fallback", "failed", "file_gone", "invalid_output"
     http_status: int | None = None
-    error_code: str = ""
+    error_code: str = ""  # the llm.errors class code, never the provider's
+    provider_code: str = ""  # the provider's own code for it, when it gave one
     error_message: str = ""
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal | None = None

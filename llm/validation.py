@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 from referencing.exceptions import Unresolvable
 
-from llm.errors import BadOutput
+from llm.errors import BadOutput, InvalidJson, OutputTruncated, SchemaViolation
 from llm.schema_safety import schema_validator
 from llm.types import Generation
 
@@ -25,21 +25,19 @@ def validate_generation(generation: Generation, schema: dict) -> Any:
     """The parsed, schema-valid data of `generation`; BadOutput otherwise."""
     text = generation.text or ""
     if generation.finish_reason in TRUNCATED_REASONS:
-        raise BadOutput(
+        raise OutputTruncated(
             "The answer was cut off at the output token limit.",
             raw_text=text,
             errors=["output truncated: the answer stopped at the token limit"],
-            error_code="output_truncated",
         )
     # A gateway may hand over parsed data without text (e.g. Anthropic's tool_use input).
     data = generation.data if generation.data is not None and not text.strip() else parse_json(text)
     errors = schema_errors(data, schema)
     if errors:
-        raise BadOutput(
+        raise SchemaViolation(
             "The answer does not match the schema: " + "; ".join(errors[:3]),
             raw_text=text,
             errors=errors,
-            error_code="schema_violation",
         )
     return data
 
@@ -49,11 +47,10 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(cleaned)
     except ValueError as exc:
-        raise BadOutput(
+        raise InvalidJson(
             f"The answer is not valid JSON: {exc}.",
             raw_text=text,
             errors=[f"invalid JSON: {exc}"],
-            error_code="invalid_json",
         ) from None
 
 

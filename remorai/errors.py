@@ -90,12 +90,6 @@ class InternalError(ApplicationError):
     default_detail = "An unexpected error occurred; it has been logged."
 
 
-class IdempotencyKeyReused(ApplicationError):
-    code = "idempotency_key_reused"
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "This Idempotency-Key was already used with a different request body."
-
-
 _DRF_CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
     exceptions.AuthenticationFailed: "authentication_failed",

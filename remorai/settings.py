@@ -267,6 +267,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "remorai.schema.add_error_responses",
     ],
+    "ENUM_NAME_OVERRIDES": {"RunErrorCodeEnum": "extraction.errors.RunErrorCode"},
 }
 
 # --- Cache (circuit breakers, throttling) ---------------------------------------------------

@@ -22,9 +22,10 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
+from extraction.errors import IdempotencyKeyReused, InvalidIdempotencyKey
 from extraction.models import IdempotencyRecord
 from extraction.services.idempotency import idempotency_cutoff
-from remorai.errors import ApplicationError, IdempotencyKeyReused
+from remorai.errors import ApplicationError
 
 HEADER = "Idempotency-Key"
 # For @extend_schema(parameters=[...]) of every idempotent endpoint.
@@ -36,11 +37,6 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     description="Same key + same body: the same response again. Same key + another body: 422.",
 )
 _REPLAYED_HEADERS = ("Location",)
-
-
-class InvalidIdempotencyKey(ApplicationError):
-    code = "invalid_idempotency_key"
-    default_detail = "The Idempotency-Key header must be 1 to 255 printable characters."
 
 
 def _request_hash(request) -> str:

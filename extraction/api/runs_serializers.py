@@ -8,6 +8,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from extraction.errors import RunErrorCode
 from extraction.models import (
     ExtractionAttempt,
     ExtractionProfile,
@@ -62,8 +63,15 @@ class UsageSerializer(serializers.Serializer):
 
 
 class RunErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = serializers.ChoiceField(
+        choices=RunErrorCode.choices,
+        help_text="One of the documented run error codes (README: Run error codes).",
+    )
     message = serializers.CharField()
+    provider_code = serializers.CharField(
+        allow_blank=True,
+        help_text='The provider\'s own code, when it gave one (e.g. "invalid_request_error").',
+    )
 
 
 class RunWarningSerializer(serializers.Serializer):
@@ -95,6 +103,7 @@ class AttemptSerializer(serializers.ModelSerializer):
             "outcome",
             "http_status",
             "error_code",
+            "provider_code",
             "error_message",
             "input_tokens",
             "output_tokens",
@@ -240,7 +249,11 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
     def get_error(self, run):
         if not run.error_code:
             return None
-        return {"code": run.error_code, "message": run.error_message}
+        return {
+            "code": run.error_code,
+            "message": run.error_message,
+            "provider_code": run.error_provider_code,
+        }
 
     @extend_schema_field(UsageSerializer)
     def get_usage(self, run):

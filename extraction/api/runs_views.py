@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -24,13 +23,12 @@ from extraction.api.runs_serializers import (
     ProfileSerializer,
     run_url,
 )
-from extraction.models import Document, ExtractionProfile, ExtractionRun, Trigger
+from extraction.models import Document, ExtractionRun, Trigger
 from extraction.services.runs import (
     extraction_run_cancel,
     extraction_run_enqueue,
     extraction_run_retry,
 )
-from remorai.errors import ApplicationError
 from remorai.pagination import CappedCountPagination
 from remorai.parsers import JSONParser
 from remorai.schema import error_response
@@ -42,23 +40,10 @@ IN_PROGRESS = error_response(
 )
 
 
-class UnknownProfile(ApplicationError):
-    code = "unknown_profile"
-    status_code = 422
-    default_detail = "No extraction profile has this slug."
-
-
 def _accepted(run: ExtractionRun, request) -> Response:
     url = run_url(run, request)
     body = ExtractionAcceptedSerializer({"id": run.pk, "status": run.status, "url": url}).data
     return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
-
-
-def _run_or_404(request, run_id) -> ExtractionRun:
-    try:
-        return selectors.extraction_run_get(owner=request.user, run_id=run_id)
-    except ExtractionRun.DoesNotExist:
-        raise Http404 from None
 
 
 class ProfileListView(generics.ListAPIView):
@@ -109,10 +94,7 @@ class DocumentExtractionsView(generics.ListAPIView):
         serializer = ExtractionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            profile = ExtractionProfile.objects.get(slug=data["profile"])
-        except ExtractionProfile.DoesNotExist:
-            raise UnknownProfile(profile=data["profile"]) from None
+        profile = selectors.profile_get(slug=data["profile"])
         run = extraction_run_enqueue(
             document=document,
             profile=profile,
@@ -140,7 +122,7 @@ class ExtractionListView(generics.ListAPIView):
 class ExtractionDetailView(APIView):
     @extend_schema(responses=ExtractionRunDetailSerializer)
     def get(self, request, run_id):
-        run = _run_or_404(request, run_id)
+        run = selectors.extraction_run_get(owner=request.user, run_id=run_id)
         return Response(ExtractionRunDetailSerializer(run, context={"request": request}).data)
 
 
@@ -157,7 +139,9 @@ class ExtractionCancelView(APIView):
         },
     )
     def post(self, request, run_id):
-        run = extraction_run_cancel(run=_run_or_404(request, run_id))
+        run = extraction_run_cancel(
+            run=selectors.extraction_run_get(owner=request.user, run_id=run_id)
+        )
         return Response(ExtractionRunSerializer(run, context={"request": request}).data)
 
 
@@ -175,6 +159,8 @@ class ExtractionRetryView(APIView):
     )
     def post(self, request, run_id):
         run = extraction_run_retry(
-            run=_run_or_404(request, run_id), trigger=Trigger.API, requested_by=request.user
+            run=selectors.extraction_run_get(owner=request.user, run_id=run_id),
+            trigger=Trigger.API,
+            requested_by=request.user,
         )
         return _accepted(run, request)

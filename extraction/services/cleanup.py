@@ -16,23 +16,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from extraction.errors import RemoteCopyInUse, RemoteCopyNotDeletable
 from extraction.models import ExtractionRun, UploadedFile
-from remorai.errors import ApplicationError, Conflict
+from remorai.errors import ApplicationError
 from remorai.logging import redact
 
 logger = logging.getLogger(__name__)
 
 LIVE_STATES = (UploadedFile.State.ACTIVE, UploadedFile.State.EXPIRED)
-
-
-class RemoteCopyInUse(Conflict):
-    code = "remote_copy_in_use"
-    default_detail = "This remote copy is used by a queued or running run; it was not deleted."
-
-
-class RemoteCopyNotDeletable(ApplicationError):
-    code = "remote_copy_not_deletable"
-    default_detail = "This remote copy is not held at the provider (already deleted or failed)."
 
 
 @dataclass

@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from extraction import conf, queue
+from extraction.errors import RunErrorCode
 from extraction.models import ExtractionAttempt, ExtractionRun
 from extraction.services.files import DocumentFileCache, document_local_path
 from extraction.verification.embedded_route import NO_PLAN, embedded_extract, embedded_plan
@@ -142,6 +143,7 @@ def _attempt_row(run_id, attempt: Attempt) -> ExtractionAttempt:
         outcome=attempt.outcome,
         http_status=attempt.http_status,
         error_code=attempt.error_code[:64],
+        provider_code=attempt.provider_code[:128],
         error_message=redact(attempt.error_message or "")[:500],
         input_tokens=attempt.usage.input_tokens,
         output_tokens=attempt.usage.output_tokens,
@@ -194,10 +196,11 @@ def _usage_fields(attempts: Iterable[Attempt], generation=None) -> dict:
     return fields
 
 
-def _failed(code: str, message: str, **extra) -> dict:
+def _failed(code: str, message: str, provider_code: str = "", **extra) -> dict:
     return {
         "status": Status.FAILED,
-        "error_code": code[:64],
+        "error_code": RunErrorCode.of(code),
+        "error_provider_code": provider_code[:128],
         "error_message": redact(message),
         "finished_at": timezone.now(),
         **extra,
@@ -257,7 +260,9 @@ def extraction_run_execute(*, run_id) -> str:
             return _cancelled(lease, recorder)
         extra = {"raw_output": exc.raw_text} if isinstance(exc, llm_errors.BadOutput) else {}
         lease.finish(
-            **_failed(exc.code, str(exc.detail), warnings=plan.warnings, **extra),
+            **_failed(
+                exc.code, str(exc.detail), exc.provider_code, warnings=plan.warnings, **extra
+            ),
             **_usage_fields(recorder.recorded),
         )
         logger.info("run %s failed: %s", run_id, exc.code)
@@ -284,6 +289,7 @@ def extraction_run_execute(*, run_id) -> str:
         warnings=plan.warnings,
         error_code="",
         error_message="",
+        error_provider_code="",
         finished_at=timezone.now(),
         **_usage_fields(recorder.recorded, generation),
     )
@@ -317,8 +323,9 @@ def _retry_later(lease: Lease, run: ExtractionRun, exc) -> str:
             not_before=at,
             queued_at=timezone.now(),
             attempt_count=F("attempt_count") - 1,
-            error_code="retry_later",
+            error_code=RunErrorCode.RETRY_LATER,
             error_message=redact(str(exc.detail)),
+            error_provider_code=exc.provider_code[:128],
         )
         if written:
             queue.schedule_run_later(run.pk, at)

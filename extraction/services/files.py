@@ -20,26 +20,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from extraction import conf
+from extraction.errors import DocumentGone, RemoteCopyUnavailable
 from extraction.models import Document, UploadedFile
 from llm.types import RemoteFile
-from remorai.errors import ApplicationError
 from remorai.logging import redact
 
 logger = logging.getLogger(__name__)
 
 State = UploadedFile.State
-
-
-class DocumentGone(ApplicationError):
-    code = "document_deleted"
-    status_code = 410
-    default_detail = "The document was deleted during the extraction."
-
-
-class RemoteCopyUnavailable(ApplicationError):
-    code = "remote_copy_unavailable"
-    status_code = 503
-    default_detail = "The document's remote copy could neither be found nor uploaded in time."
 
 
 class DocumentFileCache:

@@ -8,27 +8,10 @@ from django.db import transaction
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from extraction.errors import InvalidProfileSchema, UnknownCheck, UnknownModel
 from extraction.models import ExtractionProfile
 from llm.schema_safety import schema_problems
 from remorai.errors import ApplicationError
-
-
-class InvalidProfileSchema(ApplicationError):
-    code = "invalid_profile_schema"
-    default_detail = "The profile's schema is not a valid JSON Schema (Draft 2020-12)."
-
-
-class UnknownModel(ApplicationError):
-    code = "unknown_model"
-    status_code = 422
-    default_detail = "This model is not in the model catalog."
-
-
-class UnknownCheck(ApplicationError):
-    code = "unknown_check"
-    status_code = 422
-    default_detail = "The profile lists a check that does not exist."
-
 
 _VERSIONED_FIELDS = (
     "name",

@@ -5,21 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from extraction.errors import InvalidReview, RunNotReviewable
 from extraction.models import ExtractionRun
 from llm.schema_safety import schema_validator
-from remorai.errors import ApplicationError
-
-
-class RunNotReviewable(ApplicationError):
-    code = "run_not_reviewable"
-    status_code = 409
-    default_detail = "Only a succeeded run can be reviewed."
-
-
-class InvalidReview(ApplicationError):
-    code = "invalid_review"
-    status_code = 422
-    default_detail = "The corrected values do not match the run's schema."
 
 
 def review_errors(*, schema: dict, data) -> list[tuple[str, str]]:

@@ -9,6 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from extraction import queue
+from extraction.errors import (
+    ExtractionFinished,
+    ExtractionInProgress,
+    InvalidSource,
+    InvalidTransport,
+)
 from extraction.models import (
     Document,
     ExtractionProfile,
@@ -19,33 +25,11 @@ from extraction.models import (
 )
 from extraction.services.profiles import model_check
 from extraction.webhooks.outbox import webhook_run_events_record
-from remorai.errors import ApplicationError, Conflict
+from remorai.errors import Conflict
 
 logger = logging.getLogger(__name__)
 
 Status = ExtractionRun.Status
-
-
-class ExtractionInProgress(Conflict):
-    code = "extraction_in_progress"
-    default_detail = "This document already has a queued or running extraction with this profile."
-
-
-class ExtractionFinished(Conflict):
-    code = "extraction_finished"
-    default_detail = "This extraction has already finished."
-
-
-class InvalidTransport(ApplicationError):
-    code = "invalid_transport"
-    status_code = 400
-    default_detail = 'transport must be "file" or "inline".'
-
-
-class InvalidSource(ApplicationError):
-    code = "invalid_source"
-    status_code = 422
-    default_detail = 'source must be "auto" or "model".'
 
 
 def _active_run_conflict(*, document: Document, profile: ExtractionProfile) -> Conflict:

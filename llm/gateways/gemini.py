@@ -71,12 +71,12 @@ class GeminiDirect(DirectGateway):
                 reason = getattr(file.error, "message", "") if file.error else ""
                 raise RequestRejected(
                     f"gemini could not process the file {file.name}: {reason or 'FAILED'}.",
-                    error_code="file_failed",
+                    reason="file_failed",
                 )
             if time.monotonic() >= deadline:
                 raise RetryableError(
                     f"gemini file {file.name} still {_state(file)} after upload.",
-                    error_code="file_not_active",
+                    reason="file_not_active",
                 )
             time.sleep(ACTIVE_POLL_INTERVALS[min(polls, len(ACTIVE_POLL_INTERVALS) - 1)])
             polls += 1

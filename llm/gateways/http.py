@@ -254,7 +254,7 @@ def error_from_response(
     )
     kwargs = {"http_status": status, "retry_after": wait, "request_id": request_id}
     if code:
-        kwargs["error_code"] = code
+        kwargs["provider_code"] = code
     lowered = message.lower()
 
     if _is_quota(body, code, wait):
@@ -306,5 +306,5 @@ def transport_error(exc: Exception, *, route: str, provider: str) -> RetryableEr
     where = "LiteLLM proxy" if route == "proxy" else provider
     what = "timed out" if is_timeout else f"could not be reached ({name})"
     return RetryableError(
-        f"{where} {what}.", error_code="timeout" if is_timeout else "connection_error"
+        f"{where} {what}.", reason="timeout" if is_timeout else "connection_error"
     )

@@ -121,3 +121,22 @@ def test_deleting_the_document_deletes_its_remote_copy(
     assert remote.state == "deleted" and remote.document_id is None
     assert direct_to_simulator.requests(provider="gemini", operation="delete")
     assert not ExtractionRun.objects.exists() and not ExtractionAttempt.objects.exists()
+
+
+def test_a_provider_refusal_ends_with_the_documented_code_and_the_providers_own_beside_it(
+    api, direct_to_simulator, django_capture_on_commit_callbacks
+):
+    direct_to_simulator.fault(provider="openai", operation="generate", status=400)
+    document_id = upload(api, INVOICE_PDF)
+    run = extract(
+        api,
+        document_id,
+        django_capture_on_commit_callbacks,
+        {"profile": "invoice", "model": "openai/gpt-4o", "transport": "inline"},
+    )
+    assert run["status"] == "failed"
+    assert run["error"]["code"] == "request_rejected"
+    assert run["error"]["provider_code"] == "invalid_request_error"
+    failed = [a for a in run["attempts"] if a["error_code"]]
+    assert failed and all(a["error_code"] == "request_rejected" for a in failed)
+    assert failed[-1]["provider_code"] == "invalid_request_error"

@@ -121,6 +121,7 @@ def test_error_table_maps_each_status_and_body_to_its_class(route, status, body,
     exc = error_from_response(status, {}, body, route=route, provider="openai", file_id=file_id)
     assert type(exc) is expected
     assert exc.http_status == status
+    assert exc.code == expected.code  # the class's documented code, never the provider's
 
 
 def test_error_carries_provider_code_and_message_but_no_numeric_code():
@@ -131,7 +132,7 @@ def test_error_carries_provider_code_and_message_but_no_numeric_code():
         route="direct",
         provider="openai",
     )
-    assert exc.code == "rate_limit_exceeded"
+    assert exc.code == RetryableError.code and exc.provider_code == "rate_limit_exceeded"
     assert "Rate limit reached" in exc.detail
     litellm = error_from_response(
         500, {}, litellm_error("x", type_=None, code="500"), route="proxy", provider="litellm"
@@ -183,7 +184,7 @@ def test_wait_travels_on_the_retryable_error():
     )
     assert isinstance(exc, RetryableError)
     assert exc.retry_after == 17.0
-    assert exc.code == "RESOURCE_EXHAUSTED"
+    assert exc.code == RetryableError.code and exc.provider_code == "RESOURCE_EXHAUSTED"
 
 
 @pytest.mark.parametrize(
@@ -200,8 +201,9 @@ def test_timeouts_and_connection_errors_are_retryable():
 
     timeout = transport_error(httpx.ReadTimeout("slow"), route="proxy", provider="litellm")
     refused = transport_error(httpx.ConnectError("refused"), route="direct", provider="openai")
-    assert isinstance(timeout, RetryableError) and timeout.code == "timeout"
-    assert isinstance(refused, RetryableError) and refused.code == "connection_error"
+    assert isinstance(timeout, RetryableError) and timeout.reason == "timeout"
+    assert isinstance(refused, RetryableError) and refused.reason == "connection_error"
+    assert timeout.code == refused.code == RetryableError.code
     assert timeout.http_status is None
 
 
@@ -214,3 +216,42 @@ def test_a_key_echoed_by_the_provider_never_reaches_the_exception():
     exc = error_from_response(401, {}, body, route="direct", provider="openai")
     assert key not in exc.detail and key not in str(exc)
     assert "Incorrect API key provided" in exc.detail
+
+
+PROVIDER_CODES = [
+    # (route, status, body, file_id, documented code, provider_code)
+    ("direct", 400, openai_error("Invalid schema"), None, "request_rejected",
+     "invalid_request_error"),
+    ("direct", 400, openai_error("bad", code="invalid_value"), None, "request_rejected",
+     "invalid_value"),
+    ("direct", 429, openai_error("You exceeded your current quota", "insufficient_quota",
+                                 "insufficient_quota"), None, "quota_exceeded",
+     "insufficient_quota"),
+    ("direct", 429, openai_error("Rate limit reached", "requests", "rate_limit_exceeded"), None,
+     "provider_retryable", "rate_limit_exceeded"),
+    ("direct", 404, openai_error("The model `gpt-9` does not exist", code="model_not_found"),
+     None, "route_unavailable", "model_not_found"),
+    ("direct", 404, openai_error("No such File object: file-1"), "file-1", "file_gone",
+     "invalid_request_error"),
+    ("direct", 429, gemini_error(429, "RESOURCE_EXHAUSTED", "slow down", [GEMINI_MINUTE_QUOTA]),
+     None, "provider_retryable", "RESOURCE_EXHAUSTED"),
+    ("direct", 400, gemini_error(400, "INVALID_ARGUMENT", "bad request"), None,
+     "request_rejected", "INVALID_ARGUMENT"),
+    ("direct", 529, anthropic_error("overloaded_error"), None, "provider_retryable",
+     "overloaded_error"),
+    ("direct", 413, anthropic_error("request_too_large"), None, "request_rejected",
+     "request_too_large"),
+    ("proxy", 401, litellm_error("Authentication Error", type_="auth_error", code="401"), None,
+     "route_unavailable", "auth_error"),
+    ("proxy", 500, litellm_error("boom", type_="None", code="500"), None, "provider_retryable",
+     ""),
+    ("direct", 502, "<html>Bad gateway</html>", None, "provider_retryable", ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("route", "status", "body", "file_id", "code", "provider"), PROVIDER_CODES)
+def test_the_code_is_documented_and_the_providers_own_is_kept_apart(
+    route, status, body, file_id, code, provider
+):
+    exc = error_from_response(status, {}, body, route=route, provider="openai", file_id=file_id)
+    assert (exc.code, exc.provider_code) == (code, provider)

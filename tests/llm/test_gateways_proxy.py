@@ -208,7 +208,7 @@ def test_timeouts_and_refused_connections_are_retryable(proxy):
         proxy.generate(request_for())
     with pytest.raises(RetryableError) as refused:
         proxy.generate(request_for())
-    assert (slow.value.code, refused.value.code) == ("timeout", "connection_error")
+    assert (slow.value.reason, refused.value.reason) == ("timeout", "connection_error")
 
 
 @respx.mock

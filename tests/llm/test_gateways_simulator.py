@@ -194,11 +194,11 @@ def test_timeout_and_dropped_connection_are_retryable(kind, simulator):
     simulator.fault("delay", provider=provider, operation="generate", delay=2)
     with pytest.raises(RetryableError) as slow:
         gateway.generate(ask(kind, remote))
-    assert slow.value.code == "timeout"
+    assert slow.value.reason == "timeout"
     simulator.fault("drop", provider=provider, operation="generate")
     with pytest.raises(RetryableError) as dropped:
         gateway.generate(ask(kind, remote))
-    assert dropped.value.code in ("connection_error", "timeout")
+    assert dropped.value.reason in ("connection_error", "timeout")
     assert dropped.value.http_status is None
 
 
@@ -234,7 +234,7 @@ def test_gemini_file_that_never_turns_active_is_retryable(simulator, monkeypatch
     gateway = make_gateway("gemini", simulator)
     with pytest.raises(RetryableError) as info:
         gateway.upload(PDF, PDF.name, "application/pdf", model=MODELS["gemini"])
-    assert info.value.code == "file_not_active"
+    assert info.value.reason == "file_not_active"
 
 
 def test_direct_gateways_make_one_call_per_method(simulator):

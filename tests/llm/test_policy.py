@@ -11,6 +11,7 @@ from llm.errors import (
     BadOutput,
     ConfigurationError,
     FileGone,
+    InvalidJson,
     QuotaExceeded,
     RequestRejected,
     RetryableError,
@@ -29,7 +30,7 @@ DIRECT = Route("direct", "openai", "openai/gpt-4o", "openai")
 
 
 def rejected(status, detail="bad request", code=None):
-    return RequestRejected(detail, http_status=status, error_code=code)
+    return RequestRejected(detail, http_status=status, provider_code=code)
 
 
 CLASSIFICATION = [
@@ -45,7 +46,11 @@ CLASSIFICATION = [
     (httpx.ReadTimeout("slow"), "proxy", Action.RETRY),
     (TimeoutError(), "direct", Action.RETRY),
     (QuotaExceeded("no credit", http_status=429), "direct", Action.FAIL),
-    (RetryableError("x", http_status=429, error_code="insufficient_quota"), "direct", Action.FAIL),
+    (
+        RetryableError("x", http_status=429, provider_code="insufficient_quota"),
+        "direct",
+        Action.FAIL,
+    ),
     (
         RetryableError("Budget has been exceeded! Current cost: 5", http_status=429),
         "proxy",
@@ -199,7 +204,7 @@ def test_each_call_gets_a_timeout_bounded_by_the_deadline(settings):
 
 
 def test_bad_output_is_reported_with_its_usage_and_raised():
-    error = BadOutput("not json", raw_text="{", error_code="invalid_json")
+    error = InvalidJson("not json", raw_text="{")
     error.generation = ok(usage=Usage(input_tokens=1_000_000, output_tokens=0))
     raised, attempts = run(Script(error))
     assert raised is error
@@ -231,8 +236,9 @@ def test_breaker_opens_after_consecutive_failures_and_half_opens_after_cooloff(s
     assert Breaker(DIRECT.key).is_open()
     refused = Script(ok())
     error, attempts = run(refused)
-    assert isinstance(error, RouteUnavailable) and error.code == "circuit_open"
-    assert refused.calls == 0 and attempts[0].error_code == "circuit_open"
+    assert isinstance(error, RouteUnavailable) and error.reason == "circuit_open"
+    assert refused.calls == 0 and attempts[0].error_code == "route_unavailable"
+    assert "circuit breaker open" in attempts[0].error_message
     # the other route is not affected
     assert not Breaker(PROXY.key).is_open()
     time.sleep(0.25)
