@@ -65,8 +65,9 @@ def varied_runs(user):
         document,
         summary,
         status=Status.FAILED,
-        error_code="provider_error",
+        error_code="provider_retryable",
         error_message="Upstream said no (HTTP 503).",
+        error_provider_code="server_error",
         route=Route.DIRECT,
         cost_usd=Decimal("0"),
         started_at=now,
@@ -123,7 +124,11 @@ def test_sample_values_keep_their_formats(api, varied_runs):
         "document_tokens": 1000,
     }
     failed = items[str(varied_runs[1].pk)]
-    assert failed["error"] == {"code": "provider_error", "message": "Upstream said no (HTTP 503)."}
+    assert failed["error"] == {
+        "code": "provider_retryable",
+        "message": "Upstream said no (HTTP 503).",
+        "provider_code": "server_error",
+    }
     assert failed["redo_of"] == str(varied_runs[0].pk)
     assert items[str(varied_runs[3].pk)]["cost_usd"] == "12.500000"
     queued = items[str(varied_runs[2].pk)]
