@@ -262,12 +262,12 @@ SPECTACULAR_SETTINGS = {
         # A run's route (also `embedded`) and an attempt's or remote copy's (proxy/direct only).
         "RunRouteEnum": "extraction.models.RunRoute",
         "RouteEnum": "extraction.models.Route",
+        "RunErrorCodeEnum": "extraction.errors.RunErrorCode",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "remorai.schema.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {"RunErrorCodeEnum": "extraction.errors.RunErrorCode"},
 }
 
 # --- Cache (circuit breakers, throttling) ---------------------------------------------------
