@@ -149,3 +149,10 @@ def test_ping_to_a_disabled_endpoint_is_a_409(api, public_dns):
     response = api.post(f"/api/webhooks/{endpoint_id}/test/")
     assert response.status_code == 409
     assert response.json()["code"] == "webhook_endpoint_disabled"
+
+
+def test_webhook_secrets_are_masked_in_log_lines():
+    from remorai.logging import redact
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    assert redact(f"signing with {secret} now") == "signing with [REDACTED] now"

@@ -106,3 +106,18 @@ def test_the_terminal_write_and_the_outbox_row_are_one_transaction(
     run.refresh_from_db()
     assert run.status == Status.RUNNING  # not succeeded without its event: the sweeper retakes it
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_succeeded_run_needing_review_also_raises_needs_review(document, user, sent):
+    WebhookEndpoint.objects.create(
+        owner=user,
+        url="https://hooks.example.com/all",
+        secret="whsec_" + "F" * 43,
+        events=["extraction.succeeded", "extraction.needs_review"],
+    )
+    run = enqueue(document)
+    ExtractionRun.objects.filter(pk=run.pk).update(status=Status.SUCCEEDED)
+    assert outbox.webhook_run_events_record(run_id=run.pk, status="succeeded", needs_review=True)
+    assert sorted(events(run)) == ["extraction.needs_review", "extraction.succeeded"]
+    assert outbox.run_events(status="failed", needs_review=True) == ["extraction.failed"]
+    assert outbox.run_events(status="queued") == []
