@@ -212,6 +212,13 @@ class ExtractionRun(models.Model):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Verification (extraction.verification): evidence per JSON path, its counts
+    # {verified, not_found, unverifiable} (null when it could not be computed), the profile's
+    # checks [{rule, ok, detail}], and whether a person should look at the result.
+    evidence = models.JSONField(null=True, blank=True)
+    verification = models.JSONField(null=True, blank=True)
+    checks = models.JSONField(default=list, blank=True)
+    needs_review = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -292,3 +299,6 @@ from extraction.webhooks.models import (  # noqa: E402, F401
     WebhookDelivery,
     WebhookEndpoint,
 )
+
+# The stored text layer lives with the verification code; Django finds its models through here.
+from extraction.verification.models import DocumentPage, DocumentTextLayer  # noqa: E402, F401
