@@ -43,7 +43,7 @@ class DocumentPage(models.Model):
     width = models.FloatField(default=0)  # PDF points
     height = models.FloatField(default=0)
     text = models.TextField(blank=True)
-    # zlib-compressed int32 array, 4 per character (left, bottom, right, top) in 1/10 point.
+    # zlib-compressed float32 array, 4 per character (left, bottom, right, top) in PDF points.
     boxes = models.BinaryField(blank=True, default=b"")
 
     class Meta:

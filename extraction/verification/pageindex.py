@@ -7,10 +7,11 @@ can be turned into the characters' boxes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .normalise import (
     BREAK_HYPHENS,
@@ -158,28 +159,28 @@ class PageIndex:
         """The text without whitespace, compatibility-normalised and case-folded, twice: with
         hyphens at line ends removed (`Thuis-⏎kopie` = `thuiskopie`) and kept; each with the
         page position of every character."""
-        import unicodedata
-
         text = self.text
-        joined_chars: list[str] = []
-        joined_map: list[int] = []
-        kept_chars: list[str] = []
-        kept_map: list[int] = []
-        size = len(text)
-        for i, ch in enumerate(text):
-            if ch.isspace() or ch in BREAK_HYPHENS:
-                continue
-            out = ch.lower() if ch.isascii() else unicodedata.normalize("NFKC", ch).casefold()
-            breaks = ch == "-" and _line_break_follows(text, i + 1, size)
-            for piece in out:
-                if piece.isspace():
+        if text.isascii():
+            low = text.lower()
+            kept_map = [i for i, ch in enumerate(low) if ch not in _ASCII_SKIP]
+            kept = "".join([low[i] for i in kept_map])
+        else:
+            chars: list[str] = []
+            kept_map = []
+            for i, ch in enumerate(text):
+                if ch in _ASCII_SKIP or ch in BREAK_HYPHENS or ch.isspace():
                     continue
-                kept_chars.append(piece)
-                kept_map.append(i)
-                if not breaks:
-                    joined_chars.append(piece)
-                    joined_map.append(i)
-        return "".join(joined_chars), joined_map, "".join(kept_chars), kept_map
+                out = ch.lower() if ch < "\x80" else _fold_char(ch)
+                for piece in out:
+                    chars.append(piece)
+                    kept_map.append(i)
+            kept = "".join(chars)
+        breaks = {m.start() for m in _LINE_END_HYPHEN.finditer(text)}
+        if not breaks:
+            return kept, kept_map, kept, kept_map
+        keep = [k for k, i in enumerate(kept_map) if i not in breaks]
+        joined = "".join([kept[k] for k in keep])
+        return joined, [kept_map[k] for k in keep], kept, kept_map
 
     def find_string(self, needle: str, *, limit: int) -> list[Span]:
         """Where the folded `needle` stands in the text as whole words (`RE100` is not in
@@ -220,7 +221,10 @@ class PageIndex:
         return spans
 
 
-def _line_break_follows(text: str, i: int, size: int) -> bool:
-    while i < size and text[i] in " \t":
-        i += 1
-    return i < size and text[i] in "\r\n"
+_ASCII_SKIP = frozenset(" \t\r\n\x0b\x0c\x1c\x1d\x1e\x1f\x85\x02")
+_LINE_END_HYPHEN = re.compile(r"-(?=[ \t]*[\r\n])")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", ch).casefold().split())

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 # Bump when what is stored changes: older layers are rebuilt on next use.
 TEXT_LAYER_VERSION = 1
 PAGES_PER_BATCH = 25
-_BOX_SCALE = 10  # boxes are stored in 1/10 point
+_NO_BOX = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass
@@ -43,7 +43,7 @@ class PageData:
 
     @cached_property
     def boxes(self) -> array.array:
-        values = array.array("i")
+        values = array.array("f")
         if self.raw_boxes:
             values.frombytes(zlib.decompress(self.raw_boxes))
             if sys.byteorder != "little":
@@ -64,7 +64,7 @@ class PageData:
             right, top = max(right, x1), max(top, y1)
         if left == float("inf"):
             return None
-        return [round(v / _BOX_SCALE, 1) for v in (left, bottom, right, top)]
+        return [round(v, 1) for v in (left, bottom, right, top)]
 
 
 def text_layer_ensure(*, document: Document) -> DocumentTextLayer:
@@ -181,23 +181,15 @@ def _extract_page(pdf, index: int) -> PageData:
         if not text.strip():
             kind = DocumentPage.Kind.IMAGE_ONLY if _has_image(page) else DocumentPage.Kind.BLANK
             return PageData(index + 1, kind, "", width, height, b"")
-        boxes = array.array("i")
+        boxes = array.array("f")
         extend = boxes.extend
         left, right, bottom, top = (ctypes.c_double() for _ in range(4))
         get_box = raw.FPDFText_GetCharBox
-        scale = _BOX_SCALE
         for i in range(count):
             if get_box(textpage, i, left, right, bottom, top):
-                extend(
-                    (
-                        round(left.value * scale),
-                        round(bottom.value * scale),
-                        round(right.value * scale),
-                        round(top.value * scale),
-                    )
-                )
+                extend((left.value, bottom.value, right.value, top.value))
             else:
-                extend((0, 0, 0, 0))
+                extend(_NO_BOX)
         if sys.byteorder != "little":
             boxes.byteswap()
         return PageData(
