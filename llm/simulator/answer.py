@@ -9,6 +9,7 @@ from typing import Any
 
 from .faults import Fault
 from .fill import dumps, fill_schema, label_pairs, text_answer, violate
+from .scripts import NOTHING
 
 # Gemini bills a PDF page as 258 tokens; the simulator uses the same figure for every provider
 # (plus the text layer's characters / 4), so document-token costs are visible and deterministic.
@@ -21,6 +22,7 @@ THINKING_TOKENS = 32
 class Doc:
     text: str
     pages: int
+    sha256: str = ""  # of the PDF's bytes (answers dictated per document are keyed by it)
 
 
 # Per-request PDF page limits of the real APIs.
@@ -59,11 +61,16 @@ def build(
     prompt: str,
     fault,
     max_output_tokens: int | None = None,
+    scripts=None,
 ) -> Answer:
-    """The deterministic answer to one generation call (faults and the token limit applied)."""
+    """The deterministic answer to one generation call (faults and the token limit applied);
+    an answer a test dictated for one of the documents (`scripts`) replaces the filled value."""
     text_all = "\n".join(d.text for d in docs)
     value: Any = None
-    if schema is not None:
+    scripted = scripts.take(docs) if scripts is not None else NOTHING
+    if scripted is not NOTHING and (schema is not None or json_mode):
+        value = scripted
+    elif schema is not None:
         value = fill_schema(schema, text_all)
     elif json_mode:
         value = {

@@ -226,6 +226,7 @@ def messages(call: Call) -> Response:
         docs=docs,
         prompt="\n".join(prompt),
         fault=call.fault,
+        scripts=call.sim.scripts,
         max_output_tokens=body.get("max_tokens"),
     )
     stop = "max_tokens" if answer.truncated else "end_turn"

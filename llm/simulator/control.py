@@ -16,6 +16,9 @@ POST /_control/settings               {"gemini_processing_polls": 1, "keys": {"o
                                       "models": {"openai": ["gpt-4o"]}} (unknown model: 404)
 GET  /_control/requests               the request log (?provider=&operation=&since=<seq>)
 GET  /_control/files                  every stored file's metadata
+POST /_control/next_answer            {"sha256": "<PDF sha256>", "answer": {...}, "times": 1}:
+                                      the next call about that document answers this (scripts.py)
+GET|DELETE /_control/next_answer      the queued answers per document / remove them all
 """
 
 from __future__ import annotations
@@ -82,6 +85,17 @@ def _dispatch(sim: Simulator, method: str, action: str, query: dict, data: dict)
         if query.get("since"):
             entries = [e for e in entries if e["seq"] > int(query["since"])]
         return Response(200, {"requests": entries})
+    if action == "next_answer":
+        if method == "POST":
+            if "answer" not in data:
+                raise ValueError("answer is required")
+            queued = sim.scripts.add(
+                sha256=data.get("sha256"), answer=data["answer"], times=int(data.get("times", 1))
+            )
+            return Response(200, {"next_answers": queued})
+        if method == "DELETE":
+            sim.scripts.clear()
+        return Response(200, {"next_answers": sim.scripts.state()})
     if action == "files" and method == "GET":
         files = []
         for provider in sim.providers:

@@ -398,6 +398,7 @@ def generate(call: Call) -> Response:
         docs=docs,
         prompt="\n".join(prompt),
         fault=call.fault,
+        scripts=call.sim.scripts,
         max_output_tokens=_get(config, "maxOutputTokens", "max_output_tokens"),
     )
     payload = {

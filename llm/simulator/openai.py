@@ -301,6 +301,7 @@ def chat(call: Call) -> Response:
         docs=docs,
         prompt="\n".join(prompt),
         fault=call.fault,
+        scripts=call.sim.scripts,
         max_output_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
     )
     completion_id = new_id("chatcmpl-sim", 24)

@@ -19,6 +19,7 @@ from typing import Any
 
 from . import control
 from .faults import Fault, FaultBook
+from .scripts import ScriptBook
 from .store import FileStore
 from .wire import BadRequest, BodyReader, Response, parse_json, redact_headers, shorten
 
@@ -89,6 +90,7 @@ class Simulator:
             data_dir = Path(self._tmp.name)
         self.store = FileStore(Path(data_dir))
         self.faults = FaultBook()
+        self.scripts = ScriptBook()
         self.settings = Settings()
         self._baseline: dict | None = None
         self.stopping = threading.Event()
@@ -116,6 +118,7 @@ class Simulator:
             woken, self._wake = self._wake, threading.Event()
         woken.set()
         self.faults.reset()
+        self.scripts.clear()
         self.settings = Settings()
         self._apply_baseline()
         with self.lock:

@@ -154,21 +154,21 @@ class FileStore:
 
     # --- text -------------------------------------------------------------------------------
 
-    def text_of_file(self, stored: StoredFile) -> tuple[str, int]:
-        """(text, page count) of a stored PDF, cached by content hash."""
+    def text_of_file(self, stored: StoredFile) -> tuple[str, int, str]:
+        """(text, page count, sha256) of a stored PDF, cached by content hash."""
         key = stored.sha256 or f"{stored.provider}:{stored.id}"
         cached = self._cached(key)
         if cached is None:
             with open(stored.path, "rb") as fh:
                 cached = self._remember(key, pdf_text(fh))
-        return cached
+        return (*cached, stored.sha256)
 
-    def text_of_bytes(self, data: bytes) -> tuple[str, int]:
+    def text_of_bytes(self, data: bytes) -> tuple[str, int, str]:
         key = hashlib.sha256(data).hexdigest()
         cached = self._cached(key)
         if cached is None:
             cached = self._remember(key, pdf_text(io.BytesIO(data)))
-        return cached
+        return (*cached, key)
 
     def _cached(self, key: str) -> tuple[str, int] | None:
         with self._lock:

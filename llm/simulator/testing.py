@@ -102,6 +102,10 @@ class SimulatorClient:
     def files(self) -> list[dict]:
         return self._http.get("/_control/files").json()["files"]
 
+    def next_answer(self, sha256: str, answer, *, times: int = 1) -> dict:
+        """The next `times` calls about the document with this sha256 answer `answer`."""
+        return self._post("next_answer", {"sha256": sha256, "answer": answer, "times": times})
+
     def bytes_received(self, **filters) -> int:
         return sum(entry["bytes_in"] for entry in self.requests(**filters))
 
