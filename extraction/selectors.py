@@ -68,6 +68,8 @@ LIST_COLUMNS = (
     "finished_at",
     "not_before",
     "heartbeat_at",
+    "verification",
+    "needs_review",
 )
 
 

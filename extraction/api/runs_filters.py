@@ -15,6 +15,10 @@ class ExtractionRunFilter(django_filters.FilterSet):
         method="filter_model", help_text="Requested model or model used."
     )
     route = django_filters.ChoiceFilter(choices=RunRoute.choices)
+    needs_review = django_filters.BooleanFilter(
+        help_text="true: runs with a value not found in the document, contradicted by its "
+        "embedded e-invoice, or a failed check."
+    )
     # Two filters, not one range: a 400 then names the query parameter that is wrong.
     created_after = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
@@ -31,6 +35,7 @@ class ExtractionRunFilter(django_filters.FilterSet):
             "status",
             "model",
             "route",
+            "needs_review",
             "created_after",
             "created_before",
         ]

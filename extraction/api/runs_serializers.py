@@ -90,6 +90,56 @@ class TimingsSerializer(serializers.Serializer):
     run_seconds = serializers.FloatField(allow_null=True)
 
 
+class VerificationCountsSerializer(serializers.Serializer):
+    verified = serializers.IntegerField(help_text="Values found in the document's text layer.")
+    not_found = serializers.IntegerField(
+        help_text="Values the text layer does not contain (the document has one)."
+    )
+    unverifiable = serializers.IntegerField(
+        help_text="Values that cannot be checked against the text (no text layer, booleans, …)."
+    )
+
+
+EVIDENCE_STATUSES = [
+    "verified",
+    "not_found",
+    "unverifiable",
+    "null",
+    "matches_embedded",
+    "contradicts_embedded",
+]
+
+
+class OccurrenceSerializer(serializers.Serializer):
+    page = serializers.IntegerField(help_text="1-based page number.")
+    text = serializers.CharField(help_text="The text as printed (whitespace collapsed).")
+    bbox = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=4,
+        max_length=4,
+        allow_null=True,
+        help_text="[left, bottom, right, top] in PDF points, origin at the page's bottom left.",
+    )
+
+
+class EvidenceSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=EVIDENCE_STATUSES)
+    reason = serializers.CharField(
+        required=False,
+        help_text="Why unverifiable: no_text_layer, pages_without_text, free_text, not_text.",
+    )
+    page = serializers.IntegerField(required=False, help_text="Verified: first occurrence.")
+    text = serializers.CharField(required=False)
+    bbox = serializers.ListField(child=serializers.FloatField(), required=False, allow_null=True)
+    occurrences = OccurrenceSerializer(many=True, required=False, help_text="Up to 3.")
+
+
+class CheckSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    ok = serializers.BooleanField(allow_null=True, help_text="null: skipped (an input is null).")
+    detail = serializers.CharField()
+
+
 class AttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = ExtractionAttempt
@@ -168,6 +218,12 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
         read_only=True, help_text="True when the answer came from the provider simulator."
     )
     warnings = RunWarningSerializer(many=True, read_only=True)
+    verification = serializers.SerializerMethodField()
+    needs_review = serializers.BooleanField(
+        read_only=True,
+        help_text="A value not found in the document, contradicted by its embedded e-invoice, "
+        "or a failed check.",
+    )
 
     class Meta:
         model = ExtractionRun
@@ -195,6 +251,8 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "trigger",
             "redo_of",
             "timings",
+            "verification",
+            "needs_review",
         ]
         read_only_fields = fields
 
@@ -243,7 +301,13 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "trigger": _choice(run.trigger),
             "redo_of": None if redo_of is None else str(redo_of),
             "timings": self.get_timings(run),
+            "verification": run.verification,
+            "needs_review": _bool(run.needs_review),
         }
+
+    @extend_schema_field(VerificationCountsSerializer(allow_null=True))
+    def get_verification(self, run):
+        return run.verification
 
     @extend_schema_field(RunErrorSerializer(allow_null=True))
     def get_error(self, run):
@@ -279,7 +343,29 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
 
 class ExtractionRunDetailSerializer(ExtractionRunSerializer):
     attempts = AttemptSerializer(many=True, read_only=True)
+    evidence = serializers.SerializerMethodField()
+    checks = serializers.SerializerMethodField()
 
     class Meta(ExtractionRunSerializer.Meta):
-        fields = [*ExtractionRunSerializer.Meta.fields, "raw_output", "attempts"]
+        fields = [
+            *ExtractionRunSerializer.Meta.fields,
+            "evidence",
+            "checks",
+            "raw_output",
+            "attempts",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.DictField(
+            child=EvidenceSerializer(),
+            allow_null=True,
+            help_text="Evidence per JSON path of the result (`total`, `line_items[3].amount`).",
+        )
+    )
+    def get_evidence(self, run):
+        return run.evidence
+
+    @extend_schema_field(CheckSerializer(many=True))
+    def get_checks(self, run):
+        return run.checks or []
