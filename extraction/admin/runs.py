@@ -55,10 +55,12 @@ class ExtractionRunAdmin(RunActionsMixin, admin.ModelAdmin):
         "trigger",
         "cost_usd",
         "simulated_flag",
+        "needs_review",
         "created_at",
     ]
     list_filter = [
         "status",
+        "needs_review",
         "profile",
         ModelUsedFilter,
         RequestedModelFilter,
@@ -113,6 +115,10 @@ class ExtractionRunAdmin(RunActionsMixin, admin.ModelAdmin):
             },
         ),
         ("Result", {"fields": ["result_pretty", "review_summary"]}),
+        (
+            "Verification",
+            {"fields": ["needs_review", "verification", "checks_pretty", "evidence_pretty"]},
+        ),
         ("Attempts", {"fields": ["attempts_table"]}),
         (
             "Usage and cost",
@@ -187,6 +193,16 @@ class ExtractionRunAdmin(RunActionsMixin, admin.ModelAdmin):
         if obj.result is None:
             return "-"
         return format_html('<pre class="run-result">{}</pre>', pretty(obj.result))
+
+    @admin.display(description="checks")
+    def checks_pretty(self, obj):
+        return format_html("<pre>{}</pre>", pretty(obj.checks)) if obj.checks else "-"
+
+    @admin.display(description="evidence")
+    def evidence_pretty(self, obj):
+        if obj.evidence is None:
+            return "-"
+        return format_html('<pre class="run-evidence">{}</pre>', pretty(obj.evidence))
 
     @admin.display(description="schema")
     def schema_pretty(self, obj):

@@ -28,6 +28,7 @@ from extraction.errors import RunErrorCode
 from extraction.models import ExtractionAttempt, ExtractionRun
 from extraction.services.files import DocumentFileCache, document_local_path
 from extraction.verification.embedded_route import NO_PLAN, embedded_extract, embedded_plan
+from extraction.verification.service import run_verification_compute
 from extraction.webhooks.outbox import webhook_run_events_record
 from llm import errors as llm_errors
 from llm.types import Attempt
@@ -279,7 +280,11 @@ def extraction_run_execute(*, run_id) -> str:
     if lease.cancel_requested or _cancel_requested(run_id):
         return _cancelled(lease, recorder)
     generation = outcome.generation
+    # Evidence may build the document's text layer once (seconds on a long PDF): keep the lease.
+    with lease.heartbeating(conf.heartbeat_seconds()):
+        verified = run_verification_compute(run=run, result=outcome.data)
     written = lease.finish(
+        **verified.fields(),
         status=Status.SUCCEEDED,
         result=outcome.data,
         raw_output=generation.text or "",
