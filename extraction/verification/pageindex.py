@@ -160,18 +160,33 @@ class PageIndex:
         hyphens at line ends removed (`Thuis-⏎kopie` = `thuiskopie`) and kept; each with the
         page position of every character."""
         text = self.text
-        if text.isascii():
-            low = text.lower()
-            kept_map = [i for i, ch in enumerate(low) if ch not in _ASCII_SKIP]
-            kept = "".join([low[i] for i in kept_map])
+        # One translation of the whole text when every character folds to one (the usual case:
+        # `É` -> `é`, `“` stays), so positions stay those of the page; else character by character.
+        table: dict[int, str] = {}
+        simple = True
+        for ch in set(text):
+            if ch.isspace() or ch in BREAK_HYPHENS:
+                table[ord(ch)] = "\x00"
+                continue
+            out = _fold_char(ch)
+            if len(out) != 1:
+                simple = False
+                break
+            if out != ch:
+                table[ord(ch)] = out
+        if simple:
+            folded = text.translate(table)
+            kept_map: list[int] = []
+            for run in _KEPT_RUN.finditer(folded):
+                kept_map.extend(range(run.start(), run.end()))
+            kept = folded.replace("\x00", "")
         else:
             chars: list[str] = []
             kept_map = []
             for i, ch in enumerate(text):
-                if ch in _ASCII_SKIP or ch in BREAK_HYPHENS or ch.isspace():
+                if ch.isspace() or ch in BREAK_HYPHENS:
                     continue
-                out = ch.lower() if ch < "\x80" else _fold_char(ch)
-                for piece in out:
+                for piece in _fold_char(ch):
                     chars.append(piece)
                     kept_map.append(i)
             kept = "".join(chars)
@@ -221,7 +236,7 @@ class PageIndex:
         return spans
 
 
-_ASCII_SKIP = frozenset(" \t\r\n\x0b\x0c\x1c\x1d\x1e\x1f\x85\x02")
+_KEPT_RUN = re.compile(r"[^\x00]+")
 _LINE_END_HYPHEN = re.compile(r"-(?=[ \t]*[\r\n])")
 
 
