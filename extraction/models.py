@@ -293,12 +293,11 @@ class IdempotencyRecord(models.Model):
         return f"{self.scope}:{self.key}"
 
 
-# Webhooks (extraction/webhooks/): registered with this app.
+# Models kept with their feature's package, registered with this app: the stored text layer
+# (extraction/verification/) and webhooks (extraction/webhooks/).
+from extraction.verification.models import DocumentPage, DocumentTextLayer  # noqa: E402, F401
 from extraction.webhooks.models import (  # noqa: E402, F401
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
-
-# The stored text layer lives with the verification code; Django finds its models through here.
-from extraction.verification.models import DocumentPage, DocumentTextLayer  # noqa: E402, F401
