@@ -81,6 +81,7 @@ def measure(pages: int) -> dict:
             "OPTIONS": {"location": str(tmp / "media")},
         },
     }
+    import pypdfium2  # noqa: F401 - imported before the clock starts, like in a running worker
     from django.contrib.auth import get_user_model
 
     from extraction.models import Document
