@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("extraction", "0010_profiles_off_retired_models"),
+        ("extraction", "0011_error_provider_code"),
     ]
 
     operations = [
