@@ -9,17 +9,17 @@ def _get(name: str, default):
 
 def heartbeat_seconds() -> float:
     """How often a running extraction proves it is alive during a long call."""
-    return float(_get("EXTRACTION_HEARTBEAT_SECONDS", 10))
+    return float(_get("EXTRACTION_HEARTBEAT_SECONDS", 5))
 
 
 def stale_heartbeat_seconds() -> float:
     """A running run whose heartbeat is older than this is taken back by the sweeper."""
-    return float(_get("EXTRACTION_STALE_HEARTBEAT_SECONDS", 30))
+    return float(_get("EXTRACTION_STALE_HEARTBEAT_SECONDS", 20))
 
 
 def stale_queued_seconds() -> float:
     """A queued run waiting this long with no pending task in the broker is enqueued again."""
-    return float(_get("EXTRACTION_STALE_QUEUED_SECONDS", 90))
+    return float(_get("EXTRACTION_STALE_QUEUED_SECONDS", 15))
 
 
 def max_attempts() -> int:
@@ -45,3 +45,9 @@ def upload_poll_seconds() -> float:
 def remote_file_margin_seconds() -> float:
     """A remote copy expiring sooner than this is not reused (it could expire mid-call)."""
     return float(_get("EXTRACTION_REMOTE_FILE_MARGIN_SECONDS", 15 * 60))
+
+
+def db_retry_seconds() -> float:
+    """How long a worker keeps retrying its claim, its attempt rows and its result write through
+    a database outage (back-off up to 5 s) before giving up; the provider's answer is held."""
+    return float(_get("EXTRACTION_DB_RETRY_SECONDS", 120))

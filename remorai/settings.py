@@ -319,15 +319,18 @@ QUEUE_METRICS_NAMESPACE = env.str("QUEUE_METRICS_NAMESPACE", default="Remorai")
 QUEUE_METRICS_REGION = env.str("QUEUE_METRICS_REGION", default="")
 
 # --- Extraction pipeline (defaults and meaning: extraction/conf.py) --------------------------
-# A running run heartbeats every EXTRACTION_HEARTBEAT_SECONDS; the sweeper (a schedule every
-# minute; the cluster's scheduler wakes every 30 s) re-queues one whose heartbeat is older than
-# EXTRACTION_STALE_HEARTBEAT_SECONDS, and enqueues again a queued run left waiting
-# EXTRACTION_STALE_QUEUED_SECONDS with no task in the broker: a run whose worker was killed
-# moves again within 30 s + 90 s at worst (< 2 minutes), whatever Q_RETRY is.
-EXTRACTION_HEARTBEAT_SECONDS = env.float("EXTRACTION_HEARTBEAT_SECONDS", default=10.0)
-EXTRACTION_STALE_HEARTBEAT_SECONDS = env.float("EXTRACTION_STALE_HEARTBEAT_SECONDS", default=30.0)
-EXTRACTION_STALE_QUEUED_SECONDS = env.float("EXTRACTION_STALE_QUEUED_SECONDS", default=90.0)
+# A running run heartbeats every EXTRACTION_HEARTBEAT_SECONDS; the sweeper (two schedules, a
+# minute apart each and 30 s apart from each other: the cluster's scheduler wakes every 30 s)
+# re-queues one whose heartbeat is older than EXTRACTION_STALE_HEARTBEAT_SECONDS, and enqueues
+# again a queued run left waiting EXTRACTION_STALE_QUEUED_SECONDS with no task in the broker: a
+# run whose worker was killed moves again within 20 s + 30 s at worst, whatever Q_RETRY is.
+EXTRACTION_HEARTBEAT_SECONDS = env.float("EXTRACTION_HEARTBEAT_SECONDS", default=5.0)
+EXTRACTION_STALE_HEARTBEAT_SECONDS = env.float("EXTRACTION_STALE_HEARTBEAT_SECONDS", default=20.0)
+EXTRACTION_STALE_QUEUED_SECONDS = env.float("EXTRACTION_STALE_QUEUED_SECONDS", default=15.0)
 EXTRACTION_MAX_ATTEMPTS = env.int("EXTRACTION_MAX_ATTEMPTS", default=3)
+# A worker retries its claim, attempt rows and result write this long through a database outage
+# (the provider's answer held meanwhile); keep it well under Q_TIMEOUT.
+EXTRACTION_DB_RETRY_SECONDS = env.float("EXTRACTION_DB_RETRY_SECONDS", default=120.0)
 
 # --- Webhooks (extraction/webhooks/conf.py has the defaults and what each means) ------------
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])

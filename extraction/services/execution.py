@@ -26,6 +26,7 @@ from django.utils import timezone
 from extraction import conf, queue
 from extraction.errors import RunErrorCode
 from extraction.models import ExtractionAttempt, ExtractionRun
+from extraction.services import durable
 from extraction.services.files import DocumentFileCache, document_local_path
 from extraction.verification.embedded_route import NO_PLAN, embedded_extract, embedded_plan
 from extraction.verification.service import run_verification_compute
@@ -56,6 +57,8 @@ class Lease:
         self.lost = False
         self.cancel_requested = False
         self._lock = threading.Lock()
+        self.attempt: int | None = None  # the attempt count of this claim, once read
+        self.held = durable.HeldAttempts(run_id)  # attempt rows the database was away for
 
     def _mine(self):
         return ExtractionRun.objects.filter(
@@ -75,20 +78,35 @@ class Lease:
             return not self.cancel_requested
 
     def should_continue(self) -> bool:
-        return self.beat()
+        try:
+            return self.beat()
+        except durable.DB_UNAVAILABLE:  # cannot tell: go on, the answer will be held
+            logger.warning("run %s: heartbeat failed (database unavailable)", self.run_id)
+            return True
 
     def finish(self, **fields) -> bool:
-        """Write the outcome if the run is still ours; False (nothing written) otherwise."""
-        with self._lock, transaction.atomic():
-            written = self._mine().update(lease_token=None, heartbeat_at=timezone.now(), **fields)
+        """Write the outcome (and the held attempt rows) if the run is still ours; False
+        (nothing written) otherwise. Retried through a database outage (services.durable)."""
+
+        def outbox():  # a terminal status writes its webhook outbox rows with it (#15)
+            webhook_run_events_record(
+                run_id=self.run_id,
+                status=fields.get("status"),
+                needs_review=bool(fields.get("needs_review")),
+            )
+
+        with self._lock:
+            written = durable.terminal_write(
+                run_id=self.run_id,
+                token=self.token,
+                # taken back while the database was away (unnoticed): still ours if unclaimed
+                attempt=None if self.lost else self.attempt,
+                fields=fields,
+                held=self.held,
+                with_write=outbox,
+            )
             self.lost = not written
-            if written:  # a terminal status writes its webhook outbox rows with it (#15)
-                webhook_run_events_record(
-                    run_id=self.run_id,
-                    status=fields.get("status"),
-                    needs_review=bool(fields.get("needs_review")),
-                )
-            return bool(written)
+            return written
 
     @contextmanager
     def heartbeating(self, interval: float):
@@ -155,13 +173,21 @@ def _attempt_row(run_id, attempt: Attempt) -> ExtractionAttempt:
 
 
 class _AttemptRecorder:
-    def __init__(self, run_id):
+    def __init__(self, run_id, held: durable.HeldAttempts | None = None):
         self.run_id = run_id
         self.recorded: list[Attempt] = []
+        self.held = held
 
     def __call__(self, attempt: Attempt) -> None:
+        row = _attempt_row(self.run_id, attempt)
         try:
-            _attempt_row(self.run_id, attempt).save()
+            row.save()
+        except durable.DB_UNAVAILABLE:
+            if self.held is None:
+                raise
+            # Written with the terminal write (its usage and cost must not be lost).
+            logger.warning("attempt of run %s held: database unavailable", self.run_id)
+            self.held.hold(row)
         except Exception:  # noqa: BLE001 - history must never break the run
             logger.warning("attempt of run %s not recorded", self.run_id, exc_info=True)
         self.recorded.append(attempt)
@@ -210,12 +236,18 @@ def _failed(code: str, message: str, provider_code: str = "", **extra) -> dict:
 
 def extraction_run_execute(*, run_id) -> str:
     """Execute a queued run once; returns what happened ("not_claimed", or the new status)."""
-    token = _claim(run_id)
+    # Through a database outage the claim waits (bounded) instead of consuming the task.
+    token = durable.retry_db(lambda: _claim(run_id), what="the claim", run_id=run_id)
     if token is None:
         logger.info("run %s: nothing to claim (duplicate or late delivery)", run_id)
         return "not_claimed"
     lease = Lease(run_id, token)
-    run = ExtractionRun.objects.select_related("document", "profile").get(pk=run_id)
+    run = durable.retry_db(
+        lambda: ExtractionRun.objects.select_related("document", "profile").get(pk=run_id),
+        what="reading the claimed run",
+        run_id=run_id,
+    )
+    lease.attempt = run.attempt_count
     logger.info("run %s claimed (attempt %d, pid %d)", run_id, run.attempt_count, os.getpid())
     limit = conf.max_attempts()
     if run.attempt_count > limit:
@@ -226,7 +258,7 @@ def extraction_run_execute(*, run_id) -> str:
             )
         )
         return Status.FAILED
-    recorder = _AttemptRecorder(run_id)
+    recorder = _AttemptRecorder(run_id, lease.held)
     started = time.time()  # llm.service.extract takes an epoch deadline
     plan = NO_PLAN
     try:
@@ -272,6 +304,9 @@ def extraction_run_execute(*, run_id) -> str:
         lease.finish(**_failed(exc.code, str(exc.detail)), **_usage_fields(recorder.recorded))
         logger.info("run %s failed: %s", run_id, exc.code)
         return Status.FAILED
+    except durable.DB_UNAVAILABLE:
+        # The database went away before there was an answer to hold: back to the queue.
+        return _requeued_after_outage(lease)
     except Exception as exc:
         logger.exception("run %s: unexpected error", run_id)
         lease.finish(**_failed("internal_error", f"{type(exc).__name__}: {exc}"))
@@ -305,7 +340,11 @@ def extraction_run_execute(*, run_id) -> str:
 
 
 def _cancel_requested(run_id) -> bool:
-    return ExtractionRun.objects.filter(pk=run_id, cancel_requested=True).exists()
+    return durable.retry_db(
+        lambda: ExtractionRun.objects.filter(pk=run_id, cancel_requested=True).exists(),
+        what="the cancel check",
+        run_id=run_id,
+    )
 
 
 def _cancelled(lease: Lease, recorder: _AttemptRecorder) -> str:
@@ -317,6 +356,15 @@ def _cancelled(lease: Lease, recorder: _AttemptRecorder) -> str:
         **_usage_fields(recorder.recorded),
     )
     return Status.CANCELLED
+
+
+def _requeued_after_outage(lease: Lease) -> str:
+    logger.warning("run %s: database lost mid-run; queued again", lease.run_id)
+    if lease.finish(status=Status.QUEUED, queued_at=timezone.now()):
+        durable.retry_db(
+            lambda: queue.enqueue_task(lease.run_id), what="the re-enqueue", run_id=lease.run_id
+        )
+    return "requeued"
 
 
 def _retry_later(lease: Lease, run: ExtractionRun, exc) -> str:

@@ -1,9 +1,11 @@
 """The run services: enqueue, execute (claim, lease, outcomes), cancel, retry, sweep."""
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -197,13 +199,38 @@ def test_cancel_finished_run_conflicts(document, profile, enqueued, fake):
 def test_lost_lease_discards_the_result(document, profile, enqueued, fake):
     run = enqueue(document, profile)
 
-    def taken_over(kwargs):  # the sweeper gave the run to another worker meanwhile
-        ExtractionRun.objects.filter(pk=run.pk).update(lease_token=None, status=Status.QUEUED)
+    def taken_over(kwargs):  # the sweeper took the run back and another worker claimed it
+        ExtractionRun.objects.filter(pk=run.pk).update(
+            lease_token=uuid.uuid4(), status=Status.RUNNING, attempt_count=F("attempt_count") + 1
+        )
 
     fake.before_return = taken_over
     extraction_run_execute(run_id=run.pk)
     run.refresh_from_db()
-    assert run.status == Status.QUEUED and run.result is None
+    assert run.status == Status.RUNNING and run.result is None
+
+
+def test_an_answer_for_a_run_taken_back_but_not_claimed_since_is_written(
+    document, profile, enqueued, fake
+):
+    # The database was away long enough for the sweeper to take the silent run back; nobody has
+    # claimed it since: the answer in hand is written, and the sweeper's task will claim nothing.
+    run = enqueue(document, profile)
+
+    def taken_back(kwargs):  # after the last heartbeat, when the answer is in hand
+        record = kwargs["on_attempt"]
+
+        def on_attempt(attempt):
+            ExtractionRun.objects.filter(pk=run.pk).update(lease_token=None, status=Status.QUEUED)
+            record(attempt)
+
+        kwargs["on_attempt"] = on_attempt
+
+    fake.before_return = taken_back
+    assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.result and run.lease_token is None
+    assert extraction_run_execute(run_id=run.pk) == "not_claimed"
 
 
 def test_retry_creates_a_new_run_linked_to_the_old(document, profile, enqueued, fake):

@@ -1,0 +1,104 @@
+"""No provider answer lost to a database blip (#17 §4): the claim, the attempt rows and the
+result write are retried with back-off through an outage, for EXTRACTION_DB_RETRY_SECONDS.
+
+The outage is Django's own execute_wrapper on the worker's connection: every query fails with
+OperationalError (what a restarted PostgreSQL gives) until the outage ends. The real thing, on
+PostgreSQL with a cluster, is in tests/reliability/test_recovery.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import OperationalError, connection
+
+from extraction.models import ExtractionAttempt, ExtractionRun
+from extraction.services.execution import extraction_run_execute
+from extraction.services.runs import extraction_run_enqueue
+from tests.extraction.pipeline import seeded_profile
+
+pytestmark = pytest.mark.django_db(transaction=True)  # retries happen outside a transaction
+
+Status = ExtractionRun.Status
+
+
+class Outage:
+    """The database refuses every query while `down`, or for the next `queries` queries."""
+
+    def __init__(self):
+        self.down = False
+        self.queries = 0
+        self.refused = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.down or self.queries > 0:
+            self.queries = max(0, self.queries - 1)
+            self.refused += 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+
+@pytest.fixture
+def outage():
+    outage = Outage()
+    with connection.execute_wrapper(outage):
+        yield outage
+
+
+@pytest.fixture
+def run(document, enqueued):
+    return extraction_run_enqueue(document=document, profile=seeded_profile("invoice"))
+
+
+def test_an_answer_arriving_while_the_database_is_down_is_written_when_it_returns(
+    run, fake, outage
+):
+    # The database goes away while the provider is answering; it is back ~2 s later.
+    fake.before_return = lambda kwargs: setattr(outage, "queries", 5)
+    assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
+    assert outage.refused == 5
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.result == fake.data and run.lease_token is None
+    # The attempt that happened during the outage is recorded, its usage and cost kept.
+    attempt = ExtractionAttempt.objects.get(run=run)
+    assert (attempt.outcome, attempt.input_tokens, str(attempt.cost_usd)) == ("ok", 100, "0.001200")
+    assert (run.input_tokens, str(run.cost_usd)) == (100, "0.001200")
+
+
+def test_a_claim_during_an_outage_waits_for_the_database_instead_of_consuming_the_task(
+    run, fake, outage
+):
+    outage.queries = 3
+    assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
+    assert outage.refused == 3
+    run.refresh_from_db()
+    assert run.attempt_count == 1 and run.status == Status.SUCCEEDED
+
+
+def test_the_retries_are_bounded_by_the_setting(run, fake, outage, settings):
+    settings.EXTRACTION_DB_RETRY_SECONDS = 1.5
+    fake.before_return = lambda kwargs: setattr(outage, "down", True)
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        extraction_run_execute(run_id=run.pk)
+    assert time.monotonic() - started < 1.5 + 2  # the budget, plus the back-off's last step
+    outage.down = False
+    # Nothing half-written: the run is still running under the lost lease (the sweeper's case).
+    run.refresh_from_db()
+    assert run.status == Status.RUNNING and not ExtractionAttempt.objects.exists()
+
+
+def test_a_database_lost_before_any_answer_puts_the_run_back_in_the_queue(
+    run, fake, outage, enqueued
+):
+    def lose_the_database(kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    fake.before_return = lose_the_database
+    assert extraction_run_execute(run_id=run.pk) == "requeued"
+    run.refresh_from_db()
+    assert run.status == Status.QUEUED and run.lease_token is None and run.error_code == ""
+    assert enqueued.count(run.pk) == 2  # at creation, and again now
+    fake.before_return = None
+    assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
