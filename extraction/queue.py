@@ -127,6 +127,25 @@ def broker_ping() -> bool:
     return bool(get_broker().ping())
 
 
+def sweep_when_a_worker_starts() -> None:
+    """Connect the sweeper to django-q2's post_spawn: each new worker process sweeps once."""
+    from django_q.signals import post_spawn
+
+    post_spawn.connect(_sweep_on_spawn, dispatch_uid="extraction-sweep-on-spawn")
+
+
+def _sweep_on_spawn(sender, **kwargs) -> None:
+    import logging
+
+    try:
+        result = _tasks().sweep_stale_runs()
+    except Exception:  # noqa: BLE001 - a worker must start even when the database is away
+        logging.getLogger(__name__).warning("sweep at worker start failed", exc_info=True)
+        return
+    if any(result.values()):
+        logging.getLogger(__name__).warning("sweep at worker start: %s", result)
+
+
 def schedule_every_minute(*, name: str, func: str, enabled: bool) -> bool:
     """Create (enabled) or delete an every-minute Schedule; returns whether it now exists."""
     from django_q.models import Schedule

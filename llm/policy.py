@@ -144,7 +144,7 @@ class Breaker:
         self.trial_key = f"{self.key}:trial"
 
     def _state(self) -> dict:
-        return cache.get(self.key) or {"failures": 0, "opened_at": 0.0}
+        return _shared(lambda: cache.get(self.key), None) or {"failures": 0, "opened_at": 0.0}
 
     def is_open(self) -> bool:
         state = self._state()
@@ -158,11 +158,15 @@ class Breaker:
             return True
         if time.time() - state["opened_at"] < settings.LLM_BREAKER_COOLOFF_SECONDS:
             return False
-        return cache.add(self.trial_key, 1, timeout=settings.LLM_BREAKER_COOLOFF_SECONDS)
+        timeout = settings.LLM_BREAKER_COOLOFF_SECONDS
+        return _shared(lambda: cache.add(self.trial_key, 1, timeout=timeout), True)
 
     def record_success(self) -> None:
-        if cache.get(self.key) is not None:
-            cache.delete_many([self.key, self.trial_key])
+        def forget():
+            if cache.get(self.key) is not None:
+                cache.delete_many([self.key, self.trial_key])
+
+        _shared(forget, None)
 
     def record_failure(self) -> None:
         state = self._state()
@@ -171,8 +175,23 @@ class Breaker:
             if state["failures"] == settings.LLM_BREAKER_FAILURES or not self.is_open():
                 logger.warning("Circuit breaker %s opens for %ss", self.key, _cooloff())
             state["opened_at"] = time.time()
-        cache.set(self.key, state, timeout=24 * 3600)
-        cache.delete(self.trial_key)
+
+        def remember():
+            cache.set(self.key, state, timeout=24 * 3600)
+            cache.delete(self.trial_key)
+
+        _shared(remember, None)
+
+
+def _shared(operation, default):
+    """A breaker operation on the shared cache (the database by default). The breaker is
+    advice: while its cache is unreachable (a database restart) it counts as closed and
+    forgets, and a provider's answer in hand is never lost to it."""
+    try:
+        return operation()
+    except Exception:  # noqa: BLE001 - DatabaseError, a Redis error: the cache is away
+        logger.warning("circuit breaker state unavailable (its cache is unreachable)")
+        return default
 
 
 def _cooloff() -> float:

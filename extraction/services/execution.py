@@ -359,7 +359,7 @@ def _cancelled(lease: Lease, recorder: _AttemptRecorder) -> str:
 
 
 def _requeued_after_outage(lease: Lease) -> str:
-    logger.warning("run %s: database lost mid-run; queued again", lease.run_id)
+    logger.warning("run %s: database lost mid-run; queued again", lease.run_id, exc_info=True)
     if lease.finish(status=Status.QUEUED, queued_at=timezone.now()):
         durable.retry_db(
             lambda: queue.enqueue_task(lease.run_id), what="the re-enqueue", run_id=lease.run_id

@@ -26,8 +26,13 @@ def extraction_runs_sweep() -> dict[str, int]:
       (its next claim counts against EXTRACTION_MAX_ATTEMPTS);
     - queued (and due) for longer than EXTRACTION_STALE_QUEUED_SECONDS while the broker holds no
       waiting task -> enqueued again. A duplicate task is harmless: it claims nothing.
+
+    Runs on its two schedules (twice a minute) and when a worker process starts (a cluster
+    restarted after a kill sweeps at once instead of after its scheduler's first 30 s).
     """
     now = timezone.now()
+    # Measured first: the tasks this sweep enqueues below must not hide the lost ones.
+    backlog = queue.broker_backlog()
     stale = now - timedelta(seconds=conf.stale_heartbeat_seconds())
     requeued = 0
     for run_id, token, cancel in ExtractionRun.objects.filter(
@@ -54,7 +59,7 @@ def extraction_runs_sweep() -> dict[str, int]:
 
     reenqueued = 0
     waited = now - timedelta(seconds=conf.stale_queued_seconds())
-    if queue.broker_backlog() == 0:
+    if backlog == 0:
         for run_id in ExtractionRun.objects.filter(
             Q(not_before__isnull=True) | Q(not_before__lt=waited),
             status=Status.QUEUED,
