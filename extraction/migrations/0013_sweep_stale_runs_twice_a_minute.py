@@ -33,7 +33,7 @@ def delete_schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("extraction", "0011_error_provider_code"),
+        ("extraction", "0012_verification"),
         ("django_q", "0018_task_success_index"),
     ]
 
