@@ -1,5 +1,6 @@
 """Test settings: the real settings with fast hashing and private media per run."""
 
+import os
 import tempfile
 
 from remorai.settings import *  # noqa: F403
@@ -23,3 +24,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
 # No collectstatic in tests: serve static files from the finders, no "No directory" warning.
 WHITENOISE_AUTOREFRESH = True
+# Runs executed in-process inside a test's transaction: the heartbeat thread's own connection
+# cannot see the test's uncommitted run, so a beat would "lose" the lease on a loaded machine
+# where a run outlasts the interval. Processes started by tests (qcluster) set their own.
+EXTRACTION_HEARTBEAT_SECONDS = float(os.environ.get("EXTRACTION_HEARTBEAT_SECONDS", 300))
