@@ -14,11 +14,12 @@ from django.core.exceptions import ImproperlyConfigured
 from remorai.dbconfig import database_from_parts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env")
+# Local state of a laptop install: the default SQLite database and media, `make run`'s notes.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
@@ -123,7 +124,7 @@ TEMPLATES = [
 # SQLite by default. It must carry the web process and the worker at once without
 # "database is locked": WAL journal, a busy timeout and IMMEDIATE transactions (so a writer takes
 # the lock when its transaction starts instead of failing to upgrade a read lock half-way).
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'remorai.sqlite3'}")}
 # Without DATABASE_URL, DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD (ECS injects the RDS secret's
 # fields one by one; docs/deploy.md) make the PostgreSQL connection.

@@ -2,7 +2,12 @@ import pytest
 from rest_framework.test import APIClient
 
 # Fixture modules shared by several test packages.
-pytest_plugins = ["tests.fixtures.litellm", "tests.fixtures.simulator", "tests.fixtures.webhooks"]
+pytest_plugins = [
+    "tests.fixtures.litellm",
+    "tests.fixtures.simulator",
+    "tests.fixtures.webhooks",
+    "tests.cli",
+]
 
 
 @pytest.fixture

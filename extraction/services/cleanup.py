@@ -51,6 +51,10 @@ class CleanupReport:
         return [r for r in self.rows if r.outcome in ("deleted", "would_delete")]
 
     @property
+    def errors(self) -> int:
+        return sum(1 for r in self.rows if r.outcome == "error")
+
+    @property
     def files(self) -> int:
         return len(self.acted)
 
@@ -307,7 +311,13 @@ def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None
             .exclude(state=UploadedFile.State.DELETED)
             .values_list("remote_id", flat=True)
         )
-        for remote in list_files():
+        try:
+            held = list(list_files())
+        except Exception as exc:
+            detail = redact(f"{type(exc).__name__}: {exc}")[:500]
+            report.add(CleanupRow(route, provider, "", 0, "orphan", "error", detail=detail))
+            continue
+        for remote in held:
             if remote.id in known:
                 continue
             row = CleanupRow(route, provider, remote.id, remote.bytes or 0, "orphan", "")

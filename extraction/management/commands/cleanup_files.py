@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from extraction.durations import parse_duration
 from extraction.services.cleanup import uploaded_file_cleanup
+from remorai.tables import format_table
 
 
 def _human_bytes(n: int) -> str:
@@ -48,24 +49,25 @@ class Command(BaseCommand):
         )
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
-            return
+        else:
+            self._table(report)
+        if report.errors:
+            plural = "s" if report.errors != 1 else ""
+            raise CommandError(
+                f"cleanup hit {report.errors} error{plural} (outcome error, see detail): "
+                "what failed is kept; run it again later."
+            )
+
+    def _table(self, report):
         header = ("route", "provider", "remote id", "bytes", "reason", "outcome", "detail")
         rows = [
             (r.route, r.provider, r.remote_id or "-", str(r.bytes), r.reason, r.outcome, r.detail)
             for r in report.rows
         ]
-        widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-        line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-        self.stdout.write(line.rstrip())
-        self.stdout.write("-" * len(line.rstrip()))
-        for row in rows:
-            self.stdout.write(
-                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-            )
+        self.stdout.write(format_table(header, rows))
         verb = "would delete" if report.dry_run else "deleted"
         skipped = sum(1 for r in report.rows if r.outcome == "skipped_in_use")
-        errors = sum(1 for r in report.rows if r.outcome == "error")
         self.stdout.write(
             f"Total: {verb} {report.files} files, {report.bytes} bytes "
-            f"({_human_bytes(report.bytes)}); skipped in use: {skipped}; errors: {errors}"
+            f"({_human_bytes(report.bytes)}); skipped in use: {skipped}; errors: {report.errors}"
         )

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from extraction import evaluation as ev
 from extraction.models import ExtractionProfile
+from remorai.tables import format_table
 
 _COLUMNS = ("field", "compared", "exact_match", "normalised_match", "precision", "recall", "f1")
 
@@ -139,14 +140,13 @@ class Command(BaseCommand):
             [_fmt(score.as_dict()[c]) for c in _COLUMNS]
             for score in [*result.fields.values(), result.overall]
         ]
-        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
         out = self.stdout
         out.write(f"Evaluation ({result.mode}): {result.documents} documents")
-        out.write("  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)))
-        for i, row in enumerate(rows):
-            if i == len(rows) - 1:
-                out.write("-" * (sum(widths) + 2 * (len(widths) - 1)))
-            out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+        *lines, overall = format_table(_COLUMNS, rows, rule=False).split("\n")
+        for line in lines:
+            out.write(line)
+        out.write("-" * max(len(line) for line in (*lines, overall)))
+        out.write(overall)
         if result.simulated_runs:
             out.write(
                 f"SIMULATED: {result.simulated_runs} of the scored runs were answered by the "

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from llm.diagnostics import RouteStatus, route_statuses
 from llm.model_users import retirement_flags
+from remorai.tables import format_table
 
 
 class Command(BaseCommand):
@@ -40,18 +41,14 @@ class Command(BaseCommand):
 
 def _table(statuses: list[RouteStatus], *, live: bool) -> str:
     header = ["MODEL", "ROUTE", "KEY", "REACHABLE", *(["LIVE"] if live else []), "DETAIL"]
-    rows = [header]
+    rows = []
     for s in statuses:
         row = [s.model, s.route, "yes" if s.key_present else "no", _yes_no(s.reachable)]
         if live:
             row.append(_yes_no(s.live_ok))
         row.append(s.detail)
         rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
-        for r in rows
-    )
+    return format_table(header, rows, rule=False)
 
 
 def _yes_no(value: bool | None) -> str:
