@@ -4,8 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from extraction.admin.dashboard import dashboard_view
 from remorai import health
+from remorai.landing import landing
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/dashboard/", dashboard_view, name="admin-dashboard"),
