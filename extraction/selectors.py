@@ -88,7 +88,7 @@ def extraction_run_get(*, owner, run_id) -> ExtractionRun:
     """One run with its attempts; anyone else's does not exist for them (Http404)."""
     run = (
         ExtractionRun.objects.filter(document__owner=owner, pk=run_id)
-        .select_related("profile", "document")
+        .select_related("profile", "document", "reviewer")
         .prefetch_related(
             Prefetch("attempts", queryset=ExtractionAttempt.objects.order_by("started_at", "id"))
         )

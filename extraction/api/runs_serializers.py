@@ -345,12 +345,28 @@ class ExtractionRunDetailSerializer(ExtractionRunSerializer):
     attempts = AttemptSerializer(many=True, read_only=True)
     evidence = serializers.SerializerMethodField()
     checks = serializers.SerializerMethodField()
+    reviewed_result = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="A reviewer's correction of `result` (null when nobody reviewed the run).",
+    )
+    reviewed_by = serializers.SerializerMethodField(
+        help_text="User name of the reviewer (null when not reviewed, or the user was deleted)."
+    )
+    reviewed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    final = serializers.SerializerMethodField(
+        help_text="The result to use: `reviewed_result` when reviewed, else the model's `result`."
+    )
 
     class Meta(ExtractionRunSerializer.Meta):
         fields = [
             *ExtractionRunSerializer.Meta.fields,
             "evidence",
             "checks",
+            "reviewed_result",
+            "reviewed_by",
+            "reviewed_at",
+            "final",
             "raw_output",
             "attempts",
         ]
@@ -369,3 +385,10 @@ class ExtractionRunDetailSerializer(ExtractionRunSerializer):
     @extend_schema_field(CheckSerializer(many=True))
     def get_checks(self, run):
         return run.checks or []
+
+    def get_reviewed_by(self, run) -> str | None:
+        return run.reviewer.get_username() if run.reviewer_id and run.reviewer else None
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_final(self, run):
+        return run.reviewed_result if run.reviewed_result is not None else run.result
