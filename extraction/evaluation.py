@@ -14,88 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from django.db.models import OuterRef, Q, Subquery
 
 from extraction.models import Document, ExtractionProfile, ExtractionRun
+from extraction.normalise import equivalent, normalise
 
-# --- normalisation -----------------------------------------------------------------------------
-
-_CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR"}
-_NUMBER = re.compile(r"^[+-]?\d[\d.,]*$")
-_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%d %B %Y", "%B %d, %Y")
-
-
-def _number(text: str) -> Decimal | None:
-    t = text.strip()
-    for symbol in sorted(_CURRENCY_SYMBOLS, key=len, reverse=True):
-        t = t.replace(symbol, "")
-    t = re.sub(r"\b[A-Z]{3}\b", "", t)
-    t = re.sub(r"[ '\u00a0]", "", t)
-    if not _NUMBER.match(t):
-        return None
-    if "," in t and "." in t:
-        # The later of the two marks is the decimal one: 1.234,56 and 1,234.56.
-        thousands = "." if t.rfind(",") > t.rfind(".") else ","
-        t = t.replace(thousands, "").replace(",", ".")
-    elif "," in t:
-        head, _, tail = t.rpartition(",")
-        # One comma followed by other than three digits is a decimal comma (12,5 / 4,11).
-        t = f"{head}.{tail}" if t.count(",") == 1 and len(tail) != 3 else t.replace(",", "")
-    elif t.count(".") > 1:
-        t = t.replace(".", "")
-    try:
-        return Decimal(t)
-    except InvalidOperation:
-        return None
-
-
-def _date(text: str) -> date | None:
-    t = " ".join(text.split())
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(t, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def normalise(value: Any) -> Any:
-    """A canonical form for comparison: equal meaning -> equal result."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float | Decimal):
-        return Decimal(str(value)).normalize()
-    if isinstance(value, str):
-        text = unicodedata.normalize("NFKC", value)
-        collapsed = " ".join(text.split())
-        if not collapsed:
-            return None
-        if collapsed in _CURRENCY_SYMBOLS:
-            return _CURRENCY_SYMBOLS[collapsed].casefold()
-        as_date = _date(collapsed)
-        if as_date is not None:
-            return as_date.isoformat()
-        as_number = _number(collapsed)
-        if as_number is not None:
-            return as_number.normalize()
-        return collapsed.casefold()
-    if isinstance(value, list | tuple):
-        return [normalise(v) for v in value]
-    if isinstance(value, dict):
-        return {k: normalise(v) for k, v in value.items() if not str(k).startswith("_")}
-    return value
-
+__all__ = ["compare_results", "equivalent", "normalise", "score_pairs"]
 
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
@@ -171,6 +100,8 @@ class Evaluation:
     missing_runs: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
     simulated_runs: int = 0
+    # truth keys no schema field takes -> in how many documents (not scored: map or rename them)
+    ignored_truth_keys: dict[str, int] = field(default_factory=dict)
 
     @property
     def overall(self) -> FieldScore:
@@ -190,12 +121,14 @@ class Evaluation:
             "missing_runs": self.missing_runs,
             "unmatched": self.unmatched,
             "simulated_runs": self.simulated_runs,
+            "ignored_truth_keys": self.ignored_truth_keys,
         }
 
 
 def score_pairs(pairs: Iterable[Pair], *, fields: list[str] | None, mode: str) -> Evaluation:
     """Score each pair field by field; only fields present in the truth are scored."""
     evaluation = Evaluation(mode=mode)
+    ignored: dict[str, int] = {}
     for pair in pairs:
         evaluation.documents += 1
         evaluation.simulated_runs += pair.simulated
@@ -203,13 +136,16 @@ def score_pairs(pairs: Iterable[Pair], *, fields: list[str] | None, mode: str) -
             evaluation.missing_runs.append(pair.label)
         predicted = pair.predicted or {}
         for name, expected in pair.truth.items():
-            if name.startswith("_") or (fields is not None and name not in fields):
+            if name.startswith("_"):  # a comment in a truth file
+                continue
+            if fields is not None and name not in fields:
+                ignored[name] = ignored.get(name, 0) + 1
                 continue
             got = predicted.get(name)
             score = evaluation.fields.setdefault(name, FieldScore(name))
             score.compared += 1
             exact = expected == got
-            match = exact or normalise(expected) == normalise(got)
+            match = exact or equivalent(expected, got)
             score.exact += exact
             score.normalised += match
             if _empty(expected):
@@ -224,6 +160,7 @@ def score_pairs(pairs: Iterable[Pair], *, fields: list[str] | None, mode: str) -
             if not match:
                 evaluation.disagreements.append(Disagreement(pair.label, name, expected, got))
     evaluation.fields = dict(sorted(evaluation.fields.items()))
+    evaluation.ignored_truth_keys = dict(sorted(ignored.items()))
     return evaluation
 
 
@@ -239,7 +176,7 @@ def compare_results(left: dict | None, right: dict | None) -> list[dict]:
                 "left": a,
                 "right": b,
                 "exact": a == b,
-                "normalised": normalise(a) == normalise(b),
+                "normalised": equivalent(a, b),
             }
         )
     return rows
@@ -295,9 +232,33 @@ def truth_files(directory: Path) -> list[tuple[str, Path, Path]]:
     return found
 
 
+def _renamed(truth: dict, mapping: Mapping[str, str]) -> dict:
+    """The truth object with its keys renamed by `mapping` (truth key -> schema field)."""
+    return {mapping.get(key, key): value for key, value in truth.items()}
+
+
+def check_mapping(*, profile: ExtractionProfile, mapping: Mapping[str, str]) -> None:
+    """ValueError naming a target that is not a field of the profile's schema."""
+    fields = _schema_fields(profile)
+    unknown = sorted(f for f in mapping.values() if fields is not None and f not in fields)
+    if unknown:
+        raise ValueError(
+            f"not a field of profile {profile.slug}: {', '.join(unknown)} "
+            f"(its fields: {', '.join(fields or [])})"
+        )
+
+
 def evaluate_against_truth_dir(
-    *, profile: ExtractionProfile, directory: Path, model: str | None = None
+    *,
+    profile: ExtractionProfile,
+    directory: Path,
+    model: str | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> Evaluation:
+    """Score the latest runs of the PDFs in `directory` against their `<stem>.json`; `mapping`
+    renames truth keys to schema fields (truth files named differently)."""
+    mapping = dict(mapping or {})
+    check_mapping(profile=profile, mapping=mapping)
     files = [(stem, json_path, _sha256(pdf)) for stem, json_path, pdf in truth_files(directory)]
     shas = {sha for _, _, sha in files}
     runs = {
@@ -316,7 +277,7 @@ def evaluate_against_truth_dir(
         pairs.append(
             Pair(
                 stem,
-                _truth_object(json_path),
+                _renamed(_truth_object(json_path), mapping),
                 run.result if run else None,
                 simulated=bool(run and run.simulated),
             )

@@ -22,6 +22,16 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        key, sep, field = (part.strip() for part in pair.partition("="))
+        if not (sep and key and field):
+            raise CommandError(f"--map {pair!r}: use TRUTH_KEY=FIELD")
+        mapping[key] = field
+    return mapping
+
+
 class Command(BaseCommand):
     help = (
         "Score a profile's extraction results field by field: against ground-truth files "
@@ -35,6 +45,14 @@ class Command(BaseCommand):
             "--truth", help="a folder of <stem>.json beside <stem>.pdf, or 'reviewed'"
         )
         parser.add_argument("--model", help="score this model's runs (default: latest run)")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="TRUTH_KEY=FIELD",
+            help="with --truth DIR: score the truth files' TRUTH_KEY as the schema's FIELD "
+            "(repeatable)",
+        )
         parser.add_argument("--baseline-model", help="reference runs: this model's")
         parser.add_argument("--candidate-model", help="runs scored against the baseline")
         parser.add_argument(
@@ -85,6 +103,8 @@ class Command(BaseCommand):
         comparing = o["baseline_model"] or o["candidate_model"] or o["baseline_transport"]
         if o["truth"] and comparing:
             raise CommandError("use either --truth or --baseline-*/--candidate-*, not both")
+        if o["map"] and (not o["truth"] or o["truth"] == "reviewed"):
+            raise CommandError("--map renames the keys of truth files: it goes with --truth DIR")
         if o["truth"] == "reviewed":
             return ev.evaluate_against_reviews(profile=profile, model=o["model"])
         if o["truth"]:
@@ -93,7 +113,10 @@ class Command(BaseCommand):
                 raise CommandError(f"--truth {directory}: no such folder")
             try:
                 return ev.evaluate_against_truth_dir(
-                    profile=profile, directory=directory, model=o["model"]
+                    profile=profile,
+                    directory=directory,
+                    model=o["model"],
+                    mapping=_mapping(o["map"]),
                 )
             except (ValueError, json.JSONDecodeError) as exc:
                 raise CommandError(f"bad ground-truth file: {exc}") from exc
@@ -156,6 +179,12 @@ class Command(BaseCommand):
             out.write(f"No succeeded run for: {', '.join(result.missing_runs)}")
         if result.unmatched:
             out.write(f"Not matched to a document: {', '.join(result.unmatched)}")
+        if result.ignored_truth_keys:
+            keys = ", ".join(f"{k} ({n})" for k, n in result.ignored_truth_keys.items())
+            out.write(
+                f"Not scored, no schema field takes these truth keys (documents): {keys}. "
+                "Name the field with --map TRUTH_KEY=FIELD."
+            )
         if result.disagreements:
             shown = result.disagreements[:max_disagreements]
             out.write(f"Disagreements ({len(result.disagreements)}):")
