@@ -26,6 +26,7 @@ from extraction.normalise import equivalent, normalise
 
 __all__ = ["compare_results", "equivalent", "normalise", "score_pairs"]
 
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 

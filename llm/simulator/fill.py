@@ -10,10 +10,14 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import date
 from typing import Any
 
 import jsonschema
+
+from . import guess
+from .values import coerce, empty_value, parse_date
+
+__all__ = ["fill_schema", "label_pairs", "normalise_schema", "parse_date", "violate"]
 
 SYNONYMS = {
     "no": "number",
@@ -31,26 +35,12 @@ SYNONYMS = {
     "facture": "invoice",
     "montant": "amount",
     "numero": "number",
-}
-MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("jan", "january", "janvier", "januar", "januari"),
-            ("feb", "february", "fevrier", "février", "februar", "februari"),
-            ("mar", "march", "mars", "märz", "maart"),
-            ("apr", "april", "avril"),
-            ("may", "mai", "mei"),
-            ("jun", "june", "juin", "juni"),
-            ("jul", "july", "juillet", "juli"),
-            ("aug", "august", "aout", "août", "augustus"),
-            ("sep", "sept", "september", "septembre"),
-            ("oct", "october", "octobre", "oktober"),
-            ("nov", "november", "novembre"),
-            ("dec", "december", "decembre", "décembre", "dezember"),
-        ]
-    )
-    for m in names
+    "numéro": "number",
+    "nummer": "number",
+    "rechnung": "invoice",
+    "factuur": "invoice",
+    "fattura": "invoice",
+    "factura": "invoice",
 }
 LABEL_LINE = re.compile(r"^\s*([^:\n]{1,60}?)\s*:\s*(.*?)\s*$")
 GLUED_LINE = re.compile(r"^\s*(\S[^:]*?[0-9])([A-Z][^\d:]{1,40}?)\s*:\s*$")
@@ -123,6 +113,7 @@ MAX_DEPTH = 12
 
 class Filler:
     def __init__(self, text: str, root_schema: dict, *, nested: bool = False):
+        self.text = text
         self.pairs = label_pairs(text)
         self.amounts = amount_lines(text)
         self.root = root_schema
@@ -182,13 +173,15 @@ class Filler:
 
     # --- matching ---------------------------------------------------------------------------
 
-    def lookup(self, name_candidates: list[tuple[str, ...]]) -> str | None:
+    def lookup(self, name_candidates: list[tuple[str, ...]], *, exact_only=False) -> str | None:
         for wanted in name_candidates:
             if not wanted:
                 continue
             exact = [value for label, value in self.pairs if label == wanted]
             if exact:
                 return exact[0]
+        if exact_only:
+            return None
         for wanted in name_candidates:
             if not wanted:
                 continue
@@ -252,18 +245,50 @@ class Filler:
             item_schema = schema.get("items") or {}
             minimum = int(schema.get("minItems") or schema.get("min_items") or 0)
             maximum = schema.get("maxItems") or schema.get("max_items")
-            items = self.repeated_items(item_schema)
+            items = self.repeated_items(item_schema) or self.dated_items(item_schema, path)
             while len(items) < minimum:
                 items.append(self.fill(item_schema, path))
             return items[: int(maximum)] if maximum is not None else items
-        raw = self.lookup(self.candidates(schema, path)) if path else None
-        value = coerce(raw, kinds, schema) if raw is not None else None
-        if value is None and path and kind in ("number", "integer"):
-            raw = self.lookup_amount(self.candidates(schema, path))
-            value = coerce(raw, kinds, schema) if raw is not None else None
+        value = self.scalar(schema, path, kinds) if path else None
         if value is None:
             return None if nullable else empty_value(kind, schema)
         return value
+
+    def scalar(self, schema: dict, path: tuple[str, ...], kinds: list[str]) -> Any:
+        """A labelled value first; else what the field's role finds (guess.py); else a label
+        that contains the field's words, or a number at the end of a line starting with them."""
+        candidates = self.candidates(schema, path)
+        role = None if self.nested else guess.role(words(path[-1]), schema, kinds)
+        as_date = role in guess.DATE_ROLES and "string" in kinds
+
+        def typed(raw):
+            if raw is None:
+                return None
+            return parse_date(raw) if as_date else coerce(raw, kinds, schema)
+
+        value = typed(self.lookup(candidates, exact_only=True))
+        if value is None and role:
+            value = guess.find(role, self.text, words(path[-1]), kinds)
+        if value is None:
+            value = typed(self.lookup(candidates))
+        if value is None and role not in guess.AMOUNT_ROLES and kinds[0] in ("number", "integer"):
+            value = typed(self.lookup_amount(candidates))
+        return value
+
+    def dated_items(self, item_schema: dict, path: tuple[str, ...]) -> list:
+        """For a list of dated things (an item with a date field): the dates the text gives,
+        each with what its line says."""
+        item_schema = self.main_branch(item_schema)
+        properties = item_schema.get("properties") or {}
+        date_name = next((n for n in properties if "date" in words(n)), None)
+        if self.nested or not path or date_name is None:
+            return []
+        other = next((n for n in properties if n != date_name), None)
+        items = []
+        for iso, context in guess.dated_lines(self.text):
+            text = f"{date_name}: {iso}" + (f"\n{other}: {context}" if other and context else "")
+            items.append(Filler(text, self.root, nested=True).fill(item_schema, ()))
+        return items
 
     def fill_object(self, schema: dict, path: tuple[str, ...]) -> dict:
         result = {}
@@ -278,87 +303,6 @@ class Filler:
         if isinstance(title, str):
             found.append(words(title))
         return found
-
-
-def coerce(raw: str, kinds: list[str], schema: dict) -> Any:
-    raw = raw.strip()
-    if "enum" in schema:
-        for option in schema["enum"]:
-            if isinstance(option, str) and option.lower() == raw.lower():
-                return option
-        return None
-    for kind in kinds:
-        if kind in ("number", "integer"):
-            number = parse_number(raw)
-            if number is None:
-                continue
-            if kind == "integer":
-                if number != int(number):
-                    continue
-                return int(number)
-            return number
-        if kind == "boolean":
-            low = raw.lower()
-            if low in ("yes", "true", "oui", "ja", "y", "1"):
-                return True
-            if low in ("no", "false", "non", "nein", "n", "0"):
-                return False
-            continue
-        if kind == "string":
-            fmt = schema.get("format")
-            if fmt == "date":
-                return parse_date(raw)
-            return raw
-    return None
-
-
-def parse_number(raw: str) -> float | None:
-    match = re.search(r"-?\d[\d\s.,']*", raw)
-    if not match:
-        return None
-    token = re.sub(r"[\s']", "", match.group(0)).rstrip(".,")
-    if "," in token and "." in token:
-        if token.rfind(",") > token.rfind("."):
-            token = token.replace(".", "").replace(",", ".")
-        else:
-            token = token.replace(",", "")
-    elif "," in token:
-        head, _, tail = token.rpartition(",")
-        token = f"{head.replace(',', '')}.{tail}" if len(tail) != 3 else token.replace(",", "")
-    try:
-        return float(token)
-    except ValueError:
-        return None
-
-
-def parse_date(raw: str) -> str | None:
-    text = raw.lower().replace(",", " ")
-    try:
-        if m := re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
-            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-        if m := re.search(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})", text):
-            return date(int(m[3]), int(m[2]), int(m[1])).isoformat()
-        m = re.search(r"([a-zéû]+)\.?\s+(\d{1,2})\s+(\d{4})", text)
-        if m and m[1] in MONTHS:
-            return date(int(m[3]), MONTHS[m[1]], int(m[2])).isoformat()
-        m = re.search(r"(\d{1,2})\.?\s+([a-zéû]+)\.?\s+(\d{4})", text)
-        if m and m[2] in MONTHS:
-            return date(int(m[3]), MONTHS[m[2]], int(m[1])).isoformat()
-        if m := re.fullmatch(r"\s*(\d{4})(\d{2})(\d{2})\s*", text):
-            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-    except ValueError:
-        return None
-    return None
-
-
-def empty_value(kind: str, schema: dict) -> Any:
-    if "enum" in schema and schema["enum"]:
-        return schema["enum"][0]
-    return (
-        {"string": "", "number": 0, "integer": 0, "boolean": False, "array": [], "object": {}}[kind]
-        if kind in ("string", "number", "integer", "boolean", "array", "object")
-        else None
-    )
 
 
 def fill_schema(schema: dict, text: str) -> Any:
