@@ -2,12 +2,15 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 from remorai.settings import *  # noqa: F403
 from remorai.settings import REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="remorai-test-media-")
+# Commands that keep notes under VAR_DIR (local-admin.txt) write them here, not in var/.
+VAR_DIR = Path(tempfile.mkdtemp(prefix="remorai-test-var-"))
 STORAGES = {
     **STORAGES,  # noqa: F405
     "default": {

@@ -2,8 +2,8 @@
 
 import pytest
 
-from extraction.services.review import extraction_run_review
 from extraction.services.execution import extraction_run_execute
+from extraction.services.review import extraction_run_review
 from tests.extraction.pipeline import seeded_profile
 
 pytestmark = pytest.mark.django_db

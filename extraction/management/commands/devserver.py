@@ -23,6 +23,8 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from remorai import devstate
+
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
 PROVIDERS = {
     # provider: (key variable, base URL variable, simulator path)
@@ -116,6 +118,13 @@ class Command(BaseCommand):
                 "from the PDF's text, not by a model, and marked simulated."
             )
         )
+        given = {
+            name: env[name]
+            for provider in simulated
+            for name in PROVIDERS[provider][:2]  # its key and base URL variables
+        }
+        state = devstate.write_state(simulator_url=url, environment=given, environ=env)
+        self.stdout.write(f"Other manage.py commands in this folder use it too ({state}).")
         return env
 
     def _start(self, name: str, argv: list[str], env: dict) -> None:
@@ -138,6 +147,7 @@ class Command(BaseCommand):
         raise KeyboardInterrupt
 
     def _stop_all(self) -> None:
+        devstate.remove_state()
         for _, process in reversed(self.children):
             if process.poll() is None:
                 process.terminate()  # SIGTERM: each of the three stops cleanly on it

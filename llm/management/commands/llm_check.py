@@ -7,6 +7,7 @@ or fallback models are retired or retire within 30 days. Exit status 1 when no r
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from llm.diagnostics import RouteStatus, route_statuses
@@ -33,6 +34,10 @@ class Command(BaseCommand):
             style = self.style.ERROR if flag.retired else self.style.WARNING
             self.stdout.write(style(str(flag)))
         serving = [s for s in statuses if s.can_serve]
+        if settings.DEBUG:  # a laptop: say whether a running `make run`'s simulator is used
+            from remorai.devstate import describe
+
+            self.stdout.write(describe())
         if not serving:
             raise CommandError("No configured route can serve: see the table above.")
         summary = f"{len(serving)} of {len(statuses)} routes can serve."
