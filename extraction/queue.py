@@ -120,6 +120,35 @@ def broker_backlog() -> int:
         return 0
 
 
+def clusters_alive() -> int | None:
+    """Queue clusters (qcluster) that reported in the last seconds; None when it cannot be known
+    (a synchronous configuration, or no shared cache to read their reports from)."""
+    from django_q.conf import Conf
+    from django_q.status import Stat
+
+    if Conf.SYNC:
+        return None
+    try:
+        return len(Stat.get_all())
+    except Exception:  # noqa: BLE001 - unknown, not "none"
+        return None
+
+
+@contextmanager
+def quiet_enqueue_log():
+    """django-q2 logs one "Enqueued" line per task at INFO: for a bulk command, noise that
+    breaks its progress bar. Warnings and errors still show."""
+    import logging
+
+    log = logging.getLogger("django-q")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def broker_ping() -> bool:
     """Whether the broker answers (raises what the broker raises)."""
     from django_q.brokers import get_broker

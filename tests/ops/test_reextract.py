@@ -113,7 +113,7 @@ def test_reextract_wait_follows_runs_to_completion(history, profile, monkeypatch
         "--wait",
         "--poll",
         "0.01",
-        "--wait-timeout",
+        "--timeout",
         "20",
     )
     assert "Finished: 1 succeeded, 0 failed, 0 cancelled." in out

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from extraction.durations import parse_duration
 from extraction.models import ExtractionProfile, ExtractionRun, Transport, Trigger
+from extraction.queue import clusters_alive, quiet_enqueue_log
 from extraction.services.bulk import (
     ReextractFilters,
     extraction_runs_reextract,
@@ -76,7 +77,12 @@ class Command(BaseCommand):
             "--poll", type=float, default=2.0, help="seconds between checks with --wait"
         )
         parser.add_argument(
-            "--wait-timeout", type=float, help="with --wait: give up after this many seconds"
+            "--timeout",
+            "--wait-timeout",
+            dest="wait_timeout",
+            type=float,
+            metavar="SECONDS",
+            help="with --wait: stop waiting after this many seconds (the runs go on)",
         )
 
     def handle(self, *args, **o):
@@ -106,7 +112,11 @@ class Command(BaseCommand):
         model = o["model"] or profile.default_model
         if o["dry_run"]:
             return self._dry_run(profile, filters, model, o["limit"])
-        self._run(profile, filters, model, o)
+        try:
+            self._run(profile, filters, model, o)
+        except KeyboardInterrupt:
+            # Ctrl-C: what was queued stays queued (each batch was committed); no traceback.
+            raise CommandError(self._interrupted, returncode=130) from None
 
     def _dry_run(self, profile, filters, model, limit):
         candidates = reextract_candidates(profile=profile, filters=filters)
@@ -135,7 +145,11 @@ class Command(BaseCommand):
         if o["limit"] is not None:
             total = min(total, o["limit"])
         quiet = not sys.stderr.isatty()
-        with tqdm(total=total, desc="queueing", unit="doc", disable=quiet, file=sys.stderr) as bar:
+        self._interrupted = "Interrupted while queueing: the runs queued so far stay queued."
+        with (
+            tqdm(total=total, desc="queueing", unit="doc", disable=quiet, file=sys.stderr) as bar,
+            quiet_enqueue_log(),
+        ):
             try:
                 summary = extraction_runs_reextract(
                     profile=profile,
@@ -154,7 +168,16 @@ class Command(BaseCommand):
             f"{model} ({summary.candidates} candidates; skipped {summary.skipped_active} with a "
             f"queued or running run, {summary.skipped_conflict} started meanwhile)."
         )
+        if summary.created and clusters_alive() == 0:
+            self.stderr.write(
+                self.style.WARNING(
+                    "No queue worker (qcluster) is running: the runs stay queued until one "
+                    "starts (`make run`, or `python manage.py qcluster`)."
+                    + (" Waiting anyway; Ctrl-C or --timeout stops waiting." if o["wait"] else "")
+                )
+            )
         if o["wait"] and summary.created:
+            self._interrupted = "Stopped waiting: the runs go on in the background."
             self._wait(profile, summary, o["poll"], quiet, o["wait_timeout"])
 
     def _wait(self, profile, summary, poll, quiet, timeout):
@@ -172,7 +195,7 @@ class Command(BaseCommand):
                     break
                 if deadline is not None and time.monotonic() > deadline:
                     raise CommandError(
-                        f"--wait-timeout: {summary.created - finished} runs still queued or "
+                        f"--timeout: {summary.created - finished} runs still queued or "
                         "running (they go on in the background)"
                     )
                 time.sleep(poll)
