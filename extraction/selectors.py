@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Min, Prefetch, QuerySet
+from django.db.models import Min, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -119,12 +119,16 @@ def oldest_queued_run_age_seconds() -> float | None:
 
 
 def run_previous_succeeded(*, run: ExtractionRun) -> ExtractionRun | None:
-    """The run the admin compares `run` with: another succeeded run of the same document."""
+    """The run the admin compares `run` with: the latest succeeded run of the same document and
+    profile created before it (None for the first one)."""
+    earlier = Q(created_at__lt=run.created_at) | Q(created_at=run.created_at, pk__lt=run.pk)
     return (
         ExtractionRun.objects.filter(
-            document_id=run.document_id, status=ExtractionRun.Status.SUCCEEDED
+            earlier,
+            document_id=run.document_id,
+            profile_id=run.profile_id,
+            status=ExtractionRun.Status.SUCCEEDED,
         )
-        .exclude(pk=run.pk)
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")
         .first()
     )

@@ -206,7 +206,9 @@ class RunActionsMixin:
         else:
             right = selectors.run_previous_succeeded(run=left)
             if right is None:
-                self.message_user(request, "No other succeeded run of this document to compare.")
+                self.message_user(
+                    request, "No earlier succeeded run of this document and profile to compare."
+                )
                 return HttpResponseRedirect(
                     reverse("admin:extraction_extractionrun_change", args=[left.pk])
                 )
