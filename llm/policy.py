@@ -359,6 +359,7 @@ def _report(on_attempt, route, operation, started, result, outcome):
             cost_usd=cost,
             cost_source=source,
             request_id=next(iter(generation.request_ids.values()), ""),
+            simulated=bool(generation.simulated),
         )
     if isinstance(result, BaseException):
         fields.update(
@@ -369,6 +370,8 @@ def _report(on_attempt, route, operation, started, result, outcome):
         )
         if getattr(result, "request_id", ""):
             fields["request_id"] = result.request_id
+        if getattr(result, "simulated", False):
+            fields["simulated"] = True
     on_attempt(
         Attempt(
             route=route.route,

@@ -79,3 +79,4 @@ class Attempt:
     cost_usd: Decimal | None = None
     cost_source: str = ""
     request_id: str = ""
+    simulated: bool = False  # answered (or refused) by the provider simulator

@@ -223,6 +223,17 @@ def _usage_fields(attempts: Iterable[Attempt], generation=None) -> dict:
     return fields
 
 
+def _route_fields(attempts: Iterable[Attempt]) -> dict:
+    """For a run that ends without an answer (failed, cancelled): the model and route of its
+    last model call, and whether the provider simulator took part; nothing when none was made."""
+    attempts = list(attempts)
+    calls = [a for a in attempts if a.operation in ("generate", "repair")]
+    fields = {"simulated": any(a.simulated for a in attempts)}
+    if calls:
+        fields.update(model_used=calls[-1].model, route=calls[-1].route)
+    return fields
+
+
 def _failed(code: str, message: str, provider_code: str = "", **extra) -> dict:
     return {
         "status": Status.FAILED,
@@ -297,11 +308,16 @@ def extraction_run_execute(*, run_id) -> str:
                 exc.code, str(exc.detail), exc.provider_code, warnings=plan.warnings, **extra
             ),
             **_usage_fields(recorder.recorded),
+            **_route_fields(recorder.recorded),
         )
         logger.info("run %s failed: %s", run_id, exc.code)
         return Status.FAILED
     except ApplicationError as exc:  # from our side of the call (e.g. the file cache)
-        lease.finish(**_failed(exc.code, str(exc.detail)), **_usage_fields(recorder.recorded))
+        lease.finish(
+            **_failed(exc.code, str(exc.detail)),
+            **_usage_fields(recorder.recorded),
+            **_route_fields(recorder.recorded),
+        )
         logger.info("run %s failed: %s", run_id, exc.code)
         return Status.FAILED
     except durable.DB_UNAVAILABLE:
@@ -354,6 +370,7 @@ def _cancelled(lease: Lease, recorder: _AttemptRecorder) -> str:
         error_message="Cancelled while running.",
         finished_at=timezone.now(),
         **_usage_fields(recorder.recorded),
+        **_route_fields(recorder.recorded),
     )
     return Status.CANCELLED
 

@@ -227,7 +227,17 @@ def _about_the_model(code: str, lowered_message: str) -> bool:
 # --- the table ---------------------------------------------------------------------------------
 
 
-def error_from_response(
+def error_from_response(status: int, headers: Mapping[str, str], body: Any, **kwargs) -> LLMError:
+    """The llm.errors instance for an HTTP error answer (see the module docstring's table),
+    marked `simulated` when the provider simulator gave it."""
+    from llm.gateways.payload import simulated
+
+    error = _error_from_response(status, headers, body, **kwargs)
+    error.simulated = simulated(headers or {})
+    return error
+
+
+def _error_from_response(
     status: int,
     headers: Mapping[str, str],
     body: Any,
@@ -238,9 +248,7 @@ def error_from_response(
     request_id: str = "",
     now: float | None = None,
 ) -> LLMError:
-    """The llm.errors instance for an HTTP error answer (see the module docstring's table).
-
-    `route` is "proxy" or "direct"; `file_id` is the remote file the call referred to, if any
+    """`route` is "proxy" or "direct"; `file_id` is the remote file the call referred to, if any
     (a 404 then means the file is gone, not the endpoint).
     """
     code = provider_code(body)

@@ -6,6 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
+from extraction.services import execution
+from extraction.services.runs import extraction_run_cancel
 from llm.gateways import reset_gateways
 from tests import pdfgen
 from tests.extraction.pipeline import INVOICE_PDF, seeded_profile
@@ -140,3 +142,52 @@ def test_a_provider_refusal_ends_with_the_documented_code_and_the_providers_own_
     failed = [a for a in run["attempts"] if a["error_code"]]
     assert failed and all(a["error_code"] == "request_rejected" for a in failed)
     assert failed[-1]["provider_code"] == "invalid_request_error"
+
+
+# --- runs that end without an answer ---------------------------------------------------------
+# A run cancelled while running, or failed, keeps the model and route its calls went to and says
+# `simulated` when the provider simulator answered them.
+
+
+def test_cancel_during_the_call_keeps_model_route_usage_and_simulated(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, monkeypatch
+):
+    real_extract = execution._llm_extract
+
+    def cancelled_during_the_call(**kwargs):
+        outcome = real_extract(**kwargs)  # the simulator answered...
+        run = ExtractionRun.objects.get(status="running")
+        extraction_run_cancel(run=run)  # ...while the user cancelled
+        return outcome
+
+    monkeypatch.setattr(execution, "_llm_extract", cancelled_during_the_call)
+    document_id = upload(api, INVOICE_PDF)
+    run = extract(api, document_id, django_capture_on_commit_callbacks)
+
+    assert run["status"] == "cancelled"
+    assert (run["model_used"], run["route"]) == ("gemini/gemini-2.5-flash", "direct")
+    assert run["simulated"] is True
+    assert run["usage"]["input_tokens"] and run["cost_usd"] is not None
+    assert run["result"] is None
+
+
+def test_failed_run_refused_by_the_simulator_is_simulated_with_its_model_and_route(
+    api, direct_to_simulator, django_capture_on_commit_callbacks
+):
+    direct_to_simulator.fault(provider="gemini", operation="generate", status=400)
+    document_id = upload(api, INVOICE_PDF)
+    run = extract(api, document_id, django_capture_on_commit_callbacks)
+
+    assert run["status"] == "failed"
+    assert (run["model_used"], run["route"]) == ("gemini/gemini-2.5-flash", "direct")
+    assert run["simulated"] is True
+
+
+def test_a_run_that_made_no_model_call_names_no_model(
+    api, direct_to_simulator, django_capture_on_commit_callbacks
+):
+    direct_to_simulator.fault(provider="gemini", operation="upload", status=400)
+    document_id = upload(api, INVOICE_PDF)
+    run = extract(api, document_id, django_capture_on_commit_callbacks)
+    assert run["status"] == "failed"
+    assert (run["model_used"], run["route"]) == ("", "")
