@@ -30,7 +30,9 @@ role="${1:-}"
 [ $# -gt 0 ] && shift
 case "$role" in
   web)
+    # remorai/gunicorn_conf.py: no control socket, JSON logs when LOG_FORMAT=json.
     exec gunicorn remorai.wsgi:application \
+      --config python:remorai.gunicorn_conf \
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_CONCURRENCY:-3}" \
       --worker-class gthread \

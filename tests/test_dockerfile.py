@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,36 +37,82 @@ def healthcheck_command() -> list[str]:
     return json.loads(healthcheck[healthcheck.index("CMD") + 3 :].strip())
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("allowed_hosts", ["localhost", ".localhost,remorai.example.com", "*", ""])
-def test_healthcheck_passes_against_the_running_app(live_server, allowed_hosts, settings):
-    settings.ALLOWED_HOSTS = [h for h in allowed_hosts.split(",") if h] or ["localhost"]
-    assert healthcheck_command()[:2] == ["python", "-c"]
-    result = run_healthcheck(port=live_server.thread.port, allowed_hosts=allowed_hosts)
-    assert result.returncode == 0, result.stderr
+@pytest.fixture
+def plays():
+    """plays("gunicorn") -> the pid of a stand-in process whose command line names that role;
+    with children=True it has a child process (a cluster's workers)."""
+    started = []
+
+    def start(role: str, *, children: bool = False) -> int:
+        body = "import subprocess, time\n"
+        if children:
+            body += "subprocess.Popen(['sleep', '60'])\n"
+        body += "time.sleep(60)\n"
+        process = subprocess.Popen([sys.executable, "-c", body, role])
+        started.append(process)
+        time.sleep(0.3 if children else 0)  # the child exists before the check
+        return process.pid
+
+    yield start
+    for process in started:
+        process.kill()
+        process.wait()
 
 
-def run_healthcheck(*, port: int, allowed_hosts: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PORT": str(port), "DJANGO_ALLOWED_HOSTS": allowed_hosts}
+def run_healthcheck(*, port: int, allowed_hosts: str, pid: int) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DJANGO_ALLOWED_HOSTS": allowed_hosts,
+        "HEALTHCHECK_PID": str(pid),
+    }
+    command = [arg.replace("/app/", f"{REPO_ROOT}/") for arg in healthcheck_command()[1:]]
     return subprocess.run(
-        [sys.executable, "-c", healthcheck_command()[2]],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
+        [sys.executable, *command], env=env, capture_output=True, text=True, timeout=30
     )
 
 
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.mark.django_db
-def test_healthcheck_fails_when_the_app_refuses_its_host(live_server, settings):
+@pytest.mark.parametrize("allowed_hosts", ["localhost", ".localhost,remorai.example.com", "*", ""])
+def test_healthcheck_passes_against_the_running_app(live_server, allowed_hosts, settings, plays):
+    settings.ALLOWED_HOSTS = [h for h in allowed_hosts.split(",") if h] or ["localhost"]
+    web = plays("gunicorn")
+    result = run_healthcheck(port=live_server.thread.port, allowed_hosts=allowed_hosts, pid=web)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_healthcheck_fails_when_the_app_refuses_its_host(live_server, settings, plays):
     settings.ALLOWED_HOSTS = ["remorai.example.com"]
-    assert run_healthcheck(port=live_server.thread.port, allowed_hosts="other.example").returncode
-    ok = run_healthcheck(port=live_server.thread.port, allowed_hosts="remorai.example.com")
+    web, port = plays("gunicorn"), live_server.thread.port
+    assert run_healthcheck(port=port, allowed_hosts="other.example", pid=web).returncode
+    ok = run_healthcheck(port=port, allowed_hosts="remorai.example.com", pid=web)
     assert ok.returncode == 0, ok.stderr
 
 
-def test_healthcheck_fails_when_nothing_answers():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assert run_healthcheck(port=port, allowed_hosts="localhost").returncode != 0
+def test_healthcheck_fails_when_nothing_answers(plays):
+    web = plays("gunicorn")
+    assert run_healthcheck(port=closed_port(), allowed_hosts="localhost", pid=web).returncode
+
+
+def test_a_worker_with_its_processes_is_healthy_without_any_web_port(plays):
+    worker = plays("qcluster", children=True)
+    result = run_healthcheck(port=closed_port(), allowed_hosts="localhost", pid=worker)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_worker_whose_processes_are_gone_is_unhealthy(plays):
+    worker = plays("qcluster")
+    assert run_healthcheck(port=closed_port(), allowed_hosts="localhost", pid=worker).returncode
+
+
+def test_a_one_off_command_is_healthy_while_it_runs(plays):
+    migrate = plays("migrate")
+    result = run_healthcheck(port=closed_port(), allowed_hosts="localhost", pid=migrate)
+    assert result.returncode == 0, result.stderr

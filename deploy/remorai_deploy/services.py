@@ -111,9 +111,11 @@ def litellm_task(
         environment={
             "LITELLM_CONFIG_YAML": LITELLM_CONFIG.read_text(),
             "SERVER_ROOT_PATH": LITELLM_ROOT_PATH,
-            # No .env loading from the working directory; prices from the bundled map.
+            # No .env loading from the working directory; prices and Anthropic beta headers from
+            # the bundled maps (no fetch at start or on the first Anthropic call).
             "LITELLM_MODE": "PRODUCTION",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",
         },
         secrets={**secrets.provider_keys, "LITELLM_MASTER_KEY_TOKEN": secrets.master_key_token},
         logging=ecs.LogDrivers.aws_logs(

@@ -80,6 +80,8 @@ def test_litellm_serves_under_the_alb_prefix_with_our_config(resources):
     assert env["SERVER_ROOT_PATH"] == "/litellm"
     assert env["LITELLM_CONFIG_YAML"] == LITELLM_CONFIG.read_text()
     assert env["LITELLM_MODE"] == "PRODUCTION"
+    assert env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
+    assert env["LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS"] == "True"
     assert "DATABASE_URL" not in env
     definition = container(resources, "LitellmTask")
     assert definition["EntryPoint"] == ["/bin/sh", "-c"]

@@ -46,6 +46,9 @@ def test_litellm_runs_the_pinned_image_on_4000_with_our_config(services):
     assert {"OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"} <= set(env)
     # The proxy exits at start when DATABASE_URL is set without prisma (LITELLM.md).
     assert "DATABASE_URL" not in env
+    # Nothing fetched at start or on the first Anthropic call: bundled prices and beta headers.
+    assert env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
+    assert env["LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS"] == "True"
     assert "env_file" not in litellm
     assert "/health/liveliness" in " ".join(litellm["healthcheck"]["test"])
 

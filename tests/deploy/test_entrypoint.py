@@ -44,7 +44,10 @@ def test_web_runs_gunicorn_on_port_8000(run_entrypoint):
     result, calls = run_entrypoint("web")
     assert result.returncode == 0, result.stderr
     assert len(calls) == 1
-    assert calls[0].startswith("gunicorn remorai.wsgi:application --bind 0.0.0.0:8000 ")
+    assert calls[0].startswith(
+        "gunicorn remorai.wsgi:application --config python:remorai.gunicorn_conf "
+        "--bind 0.0.0.0:8000 "
+    )
 
 
 def test_worker_syncs_the_metrics_schedule_then_runs_the_cluster(run_entrypoint):
