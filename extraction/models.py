@@ -241,7 +241,8 @@ class ExtractionRun(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.profile_id}:{self.document_id} ({self.status})"
+        # What the admin's titles and breadcrumbs show: which extraction of which file.
+        return f"{self.profile.slug} of {self.document.original_name} ({self.status})"
 
 
 class ExtractionAttempt(models.Model):

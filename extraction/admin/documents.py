@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from extraction.admin.display import run_link, simulated_badge
+from extraction.admin.display import run_link, short_name, simulated_badge, when
 from extraction.admin.forms import DocumentUploadForm
 from extraction.downloads import document_download
 from extraction.models import Document, ExtractionRun, Trigger, UploadedFile
@@ -65,7 +65,7 @@ class ExtractionRunInline(ReadOnlyInline):
 
     @admin.display(description="when")
     def when(self, obj):
-        return obj.finished_at or obj.created_at
+        return when(obj.finished_at or obj.created_at)
 
 
 class UploadedFileInline(ReadOnlyInline):
@@ -94,13 +94,13 @@ class EmbeddedInvoiceFilter(admin.SimpleListFilter):
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     list_display = [
-        "original_name",
+        "name",
         "owner",
         "page_count",
         "size",
         "is_encrypted",
         "e_invoice",
-        "created_at",
+        "created",
     ]
     list_filter = [
         "is_encrypted",
@@ -145,6 +145,24 @@ class DocumentAdmin(admin.ModelAdmin):
             found.get("filename"),
             found.get("guideline"),
         )
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        return when(obj.created_at)
+
+    @admin.display(description="original name", ordering="original_name")
+    def name(self, obj):
+        return short_name(obj.original_name, 60)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Nothing on a document's page is editable: no Save buttons (Delete stays).
+        extra = {
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:

@@ -184,3 +184,109 @@ def test_staff_uploads_extracts_sees_history_and_dashboard(
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".swagger-ui .info")
     assert csp_violations == []
+
+
+# --- the admin at 1,366 x 768 -------------------------------------------------------------------
+
+LAPTOP = {"width": 1366, "height": 768}
+RAW_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d+")
+
+
+def _boxes_overlap(a, b) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def _no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_admin_at_1366_pixels(browser_page, live_server, django_user_model):
+    from extraction.models import ExtractionAttempt
+    from tests.extraction.pipeline import seeded_profile
+    from tests.ops.conftest import make_document, make_run
+
+    staff = django_user_model.objects.create_superuser("laptop-staff", password=PASSWORD)
+    profile = seeded_profile("invoice")
+    doc = make_document(staff, name="Quarterly-statement-of-account-" + "x" * 60 + ".pdf")
+    first = make_run(doc, profile, result={"total": 1.0}, simulated=True, trigger="api")
+    run = make_run(doc, profile, result={"total": 2.0}, simulated=True, trigger="admin")
+    failed = make_run(doc, profile, status="failed", error_code="request_rejected")
+    for operation in ("upload", "generate", "repair"):
+        ExtractionAttempt.objects.create(
+            run=run,
+            route="direct",
+            provider="anthropic",
+            model="anthropic/claude-sonnet-4-5-20250929",
+            operation=operation,
+            started_at=run.started_at,
+            latency_ms=1234,
+            outcome="invalid_output",
+            http_status=200,
+            error_code="invalid_output",
+            error_message="The answer was not valid JSON for the schema: " + "detail " * 20,
+            input_tokens=123456,
+            output_tokens=7890,
+        )
+    page = browser_page
+    page.set_viewport_size(LAPTOP)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", staff.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#content")
+
+    # The run list: its essential columns in view, no horizontal scrolling.
+    page.goto(f"{live_server.url}/admin/extraction/extractionrun/")
+    _shot(page, "laptop-01-run-list")
+    headers = [h.strip().lower() for h in page.locator("#result_list thead th").all_inner_texts()]
+    for name in ("status", "document", "profile", "model", "created", "duration", "cost"):
+        assert any(h.startswith(name) for h in headers), (name, headers)
+    assert any(h.startswith("error code") for h in headers), headers
+    assert _no_horizontal_scroll(page)
+    right = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('#result_list th')]"
+        ".map(e => e.getBoundingClientRect().right))"
+    )
+    assert right <= LAPTOP["width"]
+    assert "request_rejected" in page.inner_text("#result_list")
+    assert not RAW_ISO_TIME.search(page.inner_text("#result_list"))
+
+    # The document list too.
+    page.goto(f"{live_server.url}/admin/extraction/document/")
+    _shot(page, "laptop-02-document-list")
+    assert _no_horizontal_scroll(page)
+
+    # A run's page: the SIMULATED banner clear of the buttons, the attempts in full, no Save,
+    # a human title and times.
+    page.goto(f"{live_server.url}/admin/extraction/extractionrun/{run.pk}/change/")
+    page.wait_for_selector("table.run-attempts")
+    _shot(page, "laptop-03-run")
+    banner = page.locator(".simulated-banner").bounding_box()
+    for link in page.locator(".object-tools a").all():
+        assert not _boxes_overlap(banner, link.bounding_box()), link.inner_text()
+    clipped = page.evaluate(
+        "(() => { const t = document.querySelector('table.run-attempts');"
+        " const box = t.getBoundingClientRect();"
+        " return box.right > window.innerWidth || t.scrollWidth > t.parentElement.clientWidth"
+        " && getComputedStyle(t.parentElement).overflowX !== 'auto'; })()"
+    )
+    assert not clipped
+    assert _no_horizontal_scroll(page)
+    assert page.locator("input[name=_save], input[name=_continue]").count() == 0
+    title = page.title() + " " + page.inner_text("#content h1, #content h2")
+    assert not re.search(r"\d+:[0-9a-f]{8}-", title), title
+    assert "invoice of Quarterly-statement" in page.title()
+    assert not RAW_ISO_TIME.search(page.inner_text("#content"))
+    assert str(first.pk) in page.content()  # compare with the previous run
+    assert failed.pk  # (the failed run is listed above)
+
+    # A document's page: nothing to save.
+    page.goto(f"{live_server.url}/admin/extraction/document/{doc.pk}/change/")
+    _shot(page, "laptop-04-document")
+    assert page.locator("input[name=_save], input[name=_continue]").count() == 0
+    assert _no_horizontal_scroll(page)
