@@ -181,6 +181,9 @@ class ExtractionRun(models.Model):
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     document_tokens = models.PositiveIntegerField(null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    # Where cost_usd came from: "proxy" (the proxy's reported cost), "catalog" (our prices),
+    # "mixed" (attempts of both), "" (no cost known).
+    cost_source = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

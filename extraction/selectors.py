@@ -57,6 +57,7 @@ LIST_COLUMNS = (
     "output_tokens",
     "document_tokens",
     "cost_usd",
+    "cost_source",
     "simulated",
     "attempt_count",
     "cancel_requested",

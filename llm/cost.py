@@ -16,7 +16,16 @@ _CENT_FRACTION = Decimal("0.000001")
 #: where a cost came from (ExtractionRun.cost_source)
 SOURCE_PROXY = "proxy"
 SOURCE_CATALOG = "catalog"
+SOURCE_MIXED = "mixed"
 SOURCE_NONE = ""
+
+
+def combined_source(sources) -> str:
+    """The cost source of several calls: the one they share, "mixed", or "" when none priced."""
+    found = {s for s in sources if s}
+    if not found:
+        return SOURCE_NONE
+    return found.pop() if len(found) == 1 else SOURCE_MIXED
 
 
 def call_cost(

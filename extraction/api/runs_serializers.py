@@ -245,6 +245,7 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "source",
             "usage",
             "cost_usd",
+            "cost_source",
             "simulated",
             "attempt_count",
             "cancel_requested",
@@ -266,7 +267,7 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
         return template.replace(str(_URL_PLACEHOLDER.pk), str(run.pk))
 
     def to_representation(self, run):
-        # A list page is 50-200 runs x 21 keys; DRF's generic path (one Field object and its
+        # A list page is 50-200 runs x 22 keys; DRF's generic path (one Field object and its
         # get_attribute per key) was most of the request. This builds the same dict, in the same
         # key order with the same value conversions (pinned byte-for-byte against DRF's path in
         # tests/extraction/test_runs_list_representation.py). Subclasses (the detail) keep the
@@ -295,6 +296,7 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "source": _choice(run.source),
             "usage": self.get_usage(run),
             "cost_usd": cost,
+            "cost_source": _str(run.cost_source),
             "simulated": _bool(run.simulated),
             "attempt_count": _int(run.attempt_count),
             "cancel_requested": _bool(run.cancel_requested),

@@ -32,6 +32,7 @@ from extraction.verification.embedded_route import NO_PLAN, embedded_extract, em
 from extraction.verification.service import run_verification_compute
 from extraction.webhooks.outbox import webhook_run_events_record
 from llm import errors as llm_errors
+from llm.cost import combined_source
 from llm.types import Attempt
 from remorai.errors import ApplicationError
 from remorai.logging import redact
@@ -211,6 +212,7 @@ def _usage_fields(attempts: Iterable[Attempt], generation=None) -> dict:
         "output_tokens": _sum(a.usage.output_tokens for a in attempts),
         "document_tokens": _sum(a.usage.document_tokens for a in attempts),
         "cost_usd": _sum(a.cost_usd for a in attempts),
+        "cost_source": combined_source(a.cost_source for a in attempts if a.cost_usd is not None),
     }
     if generation is not None:
         for name in ("input_tokens", "output_tokens", "document_tokens"):
@@ -218,6 +220,8 @@ def _usage_fields(attempts: Iterable[Attempt], generation=None) -> dict:
                 fields[name] = getattr(generation.usage, name)
         if fields["cost_usd"] is None:
             fields["cost_usd"] = generation.cost_usd
+            priced = generation.cost_usd is not None
+            fields["cost_source"] = generation.cost_source if priced else ""
     if fields["cost_usd"] is not None:
         fields["cost_usd"] = Decimal(fields["cost_usd"]).quantize(Decimal("0.000001"))
     return fields

@@ -108,6 +108,7 @@ class FakeExtract:
             model=model,
             usage=usage,
             cost_usd=Decimal("0.0012"),
+            cost_source="proxy" if self.route == "proxy" else "catalog",
         )
         kwargs["on_attempt"](done)
         if self.raises is not None:

@@ -85,6 +85,7 @@ def test_execute_success_writes_result_usage_cost_and_attempts(document, profile
     assert (run.model_used, run.route) == ("gemini/gemini-2.5-flash", "proxy")
     assert (run.input_tokens, run.output_tokens, run.document_tokens) == (100, 20, 80)
     assert run.cost_usd == Decimal("0.001200")
+    assert run.cost_source == "proxy"  # the fake's proxy route reported its cost
     assert run.attempt_count == 1 and run.lease_token is None
     assert run.started_at and run.finished_at
     assert ExtractionAttempt.objects.filter(run=run, outcome="ok").count() == 1

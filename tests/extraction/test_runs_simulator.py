@@ -69,6 +69,7 @@ def test_upload_extract_and_reuse_the_remote_copy(
     assert first["simulated"] is True
     assert (first["route"], first["model_used"]) == ("direct", "gemini/gemini-2.5-flash")
     assert [a["operation"] for a in first["attempts"]] == ["upload", "generate"]
+    assert first["cost_usd"] is not None and first["cost_source"] == "catalog"  # direct: our prices
 
     second = extract(api, document_id, django_capture_on_commit_callbacks)
     assert second["status"] == "succeeded"

@@ -216,11 +216,13 @@ def test_direct_attempt_cost_comes_from_the_catalog():
     usage = Usage(input_tokens=2_000_000, output_tokens=1_000_000, document_tokens=1_000_000)
     _, attempts = run(Script(ok(usage=usage)))
     assert attempts[0].cost_usd == Decimal("15.000000")  # 2 × 2.50 + 1 × 10.00
+    assert attempts[0].cost_source == "catalog"
 
 
 def test_proxy_reported_cost_wins():
     _, attempts = run(Script(ok(cost_usd=Decimal("0.0123"))), route=PROXY)
     assert attempts[0].cost_usd == Decimal("0.0123")
+    assert attempts[0].cost_source == "proxy"
 
 
 def test_error_messages_in_attempts_are_redacted():
@@ -265,3 +267,17 @@ def test_a_rejected_request_does_not_count_against_the_route(settings):
     for _ in range(3):
         run(Script(rejected(400)))
     assert not Breaker(DIRECT.key).is_open()
+
+
+def test_one_cost_function_prices_documents_and_batches():
+    from llm import catalog
+    from llm.cost import call_cost, combined_source
+
+    spec = catalog.get_model("gemini/gemini-2.5-flash")  # 0.30 in / 2.50 out per 1M
+    usage = Usage(input_tokens=1_000_000, output_tokens=100_000, document_tokens=500_000)
+    assert call_cost(spec, usage) == (Decimal("0.550000"), "catalog")
+    assert call_cost(spec, usage, batch=True) == (Decimal("0.275000"), "catalog")
+    assert call_cost(spec, usage, reported=Decimal("0.4")) == (Decimal("0.4"), "proxy")
+    assert call_cost(None, usage) == (None, "")
+    assert combined_source(["proxy", "", "proxy"]) == "proxy"
+    assert combined_source(["proxy", "catalog"]) == "mixed"

@@ -104,5 +104,6 @@ def test_sync_adds_the_proxys_new_models_and_an_extraction_with_one_succeeds(
     run = ExtractionRun.objects.get(pk=run.pk)
     assert run.status == ExtractionRun.Status.SUCCEEDED, (run.error_code, run.error_message)
     assert (run.route, run.model_used) == ("proxy", NEW)
+    assert run.cost_source == "proxy" and run.cost_usd is not None  # the proxy's own cost
     generates = through_proxy.requests(provider="anthropic", operation="generate")
     assert generates and generates[-1]["model"] == "claude-opus-4-8"
