@@ -36,7 +36,10 @@ class RunErrorCode(models.TextChoices):
     # the answer
     INVALID_JSON = "invalid_json", "The answer was not JSON, even after one repair turn"
     SCHEMA_VIOLATION = "schema_violation", "The JSON broke the schema, even after one repair turn"
-    OUTPUT_TRUNCATED = "output_truncated", "The answer was cut off at the output token limit"
+    OUTPUT_TRUNCATED = (
+        "output_truncated",
+        "The answer was cut off at the output token limit (no repair turn): segment the document",
+    )
     INVALID_OUTPUT = "invalid_output", "No valid answer for the schema after one repair turn"
     # reaching a model
     NO_ROUTE_AVAILABLE = "no_route_available", "Every route (proxy, direct, fallbacks) failed"

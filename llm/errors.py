@@ -84,6 +84,9 @@ class SchemaViolation(BadOutput):
 
 
 class OutputTruncated(BadOutput):
+    """Cut at the output token limit (finish reason length / max_tokens / MAX_TOKENS): never
+    accepted as complete and never repaired (llm.service.truncated_error)."""
+
     code = "output_truncated"
 
 

@@ -2,7 +2,9 @@
 
 For each route of the plan (proxy(model), direct(model), then each fallback): the remote copy
 from the caller's FileCache (uploaded when missing; the inline transport uploads nothing), one
-generation with the JSON schema, validation, and one repair turn when the answer is unusable.
+generation with the JSON schema, validation, and one repair turn when the answer is unusable
+(invalid JSON, schema violation). An answer cut at the output token limit is never accepted nor
+repaired: it raises OutputTruncated (run error `output_truncated`) suggesting segmenting.
 A remote file found gone is marked so and uploaded again, once.
 """
 
@@ -87,12 +89,14 @@ def extract(
     on_attempt: Callable[[Attempt], None] = _ignore,
     should_continue: Callable[[], bool] = _always,
     deadline: float | None = None,
+    max_output_tokens: int | None = None,
 ) -> ExtractionOutcome:
     """Structured data from the PDF at `path`, valid against `schema`.
 
     `deadline` is an epoch time (time.time()). Raises (each with `.attempts`): NoRouteFits,
     UnknownModel, RetryLater, RequestRejected/QuotaExceeded (no fallback), BadOutput (after one
-    repair turn, raw text kept), Cancelled, DeadlineExceeded, NoRouteAvailable.
+    repair turn, raw text kept; OutputTruncated at once), Cancelled, DeadlineExceeded,
+    NoRouteAvailable. `max_output_tokens` caps each answer (default: GenerationRequest's).
     """
     attempts: list[Attempt] = []
 
@@ -118,6 +122,7 @@ def extract(
             record=record,
             should_continue=should_continue,
             deadline=deadline,
+            max_output_tokens=max_output_tokens,
         )
         outcome = run.over(routes)
     except LLMError as exc:
@@ -137,6 +142,7 @@ class _Run:
     record: Callable[[Attempt], None]
     should_continue: Callable[[], bool]
     deadline: float | None
+    max_output_tokens: int | None = None
     remote: RemoteFile | None = None  # the current route's remote copy
     reuploaded: bool = False
 
@@ -189,20 +195,20 @@ class _Run:
             path=self.path if self.transport == "inline" else None,
             filename=self.filename,
         )
+        if self.max_output_tokens:
+            request = replace(request, max_output_tokens=self.max_output_tokens)
         repaired = False
         try:
             generation = self.generate(route, gateway, request, "generate")
+        except OutputTruncated as cut:
+            raise truncated_error(cut, request.max_output_tokens) from None
         except BadOutput as first:
             self.checkpoint()
-            truncated = isinstance(first, OutputTruncated)
-            request = replace(
-                request,
-                file=self.remote,
-                followups=repair_followups(first),
-                max_output_tokens=request.max_output_tokens * (2 if truncated else 1),
-            )
+            request = replace(request, file=self.remote, followups=repair_followups(first))
             try:
                 generation = self.generate(route, gateway, request, "repair")
+            except OutputTruncated as cut:
+                raise truncated_error(cut, request.max_output_tokens) from None
             except BadOutput as second:
                 raise type(second)(
                     f"{second.detail} (after one repair turn)",
@@ -279,3 +285,19 @@ class _Run:
             exc.generation = generation
             raise
         return replace(generation, data=data)
+
+
+def truncated_error(cut: OutputTruncated, limit: int) -> OutputTruncated:
+    """The run's error for an answer cut at the output token limit: never accepted as complete,
+    no repair turn (the same request would be cut again), segmenting suggested."""
+    error = OutputTruncated(
+        f"The answer was cut off at the output token limit ({limit} tokens), so it is "
+        "incomplete and was not accepted. The document yields more than one answer can hold: "
+        "extract it in segments (smaller page ranges, or segmented arrays in the profile).",
+        raw_text=cut.raw_text,
+        errors=cut.errors,
+        reason="output_truncated",
+        max_output_tokens=limit,
+    )
+    error.generation = getattr(cut, "generation", None)
+    return error

@@ -192,3 +192,27 @@ def test_a_run_that_made_no_model_call_names_no_model(
     run = extract(api, document_id, django_capture_on_commit_callbacks)
     assert run["status"] == "failed"
     assert (run["model_used"], run["route"]) == ("", "")
+
+
+@pytest.mark.parametrize(
+    "model", ["openai/gpt-4o", "gemini/gemini-2.5-flash", "anthropic/claude-haiku-4-5"]
+)
+def test_an_answer_cut_at_the_token_limit_fails_the_run_with_output_truncated(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, model
+):
+    provider = model.split("/")[0]
+    direct_to_simulator.fault("truncated", provider=provider, operation="generate")
+    document_id = upload(api, INVOICE_PDF)
+    run = extract(
+        api,
+        document_id,
+        django_capture_on_commit_callbacks,
+        {"profile": "invoice", "model": model, "transport": "inline"},
+    )
+    assert run["status"] == "failed" and run["result"] is None
+    assert run["error"]["code"] == "output_truncated"
+    assert "segments" in run["error"]["message"]
+    assert [a["operation"] for a in run["attempts"]] == ["generate"]  # no repair turn
+    assert len(direct_to_simulator.requests(provider=provider, operation="generate")) == 1
+    stored = ExtractionRun.objects.get()
+    assert stored.raw_output  # the partial answer is kept

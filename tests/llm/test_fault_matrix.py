@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from llm import service
-from llm.errors import QuotaExceeded, RequestRejected
+from llm.errors import OutputTruncated, QuotaExceeded, RequestRejected
 from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("llm_settings")
@@ -193,7 +193,7 @@ def test_timeout_on_the_last_route_falls_back_to_the_next_model(routes, simulato
     settle(simulator, 1)
 
 
-@pytest.mark.parametrize("kind", ["malformed_json", "schema_violation", "truncated"])
+@pytest.mark.parametrize("kind", ["malformed_json", "schema_violation"])
 def test_unusable_answer_gets_one_repair_turn(route, simulator, kind):
     simulator.fault(kind, provider="openai", operation="generate")
     outcome = extract()
@@ -204,6 +204,13 @@ def test_unusable_answer_gets_one_repair_turn(route, simulator, kind):
         ("repair", "ok"),
     ]
     assert len(calls(simulator)) == 2
+
+
+def test_a_truncated_answer_fails_without_a_repair_turn(route, simulator):
+    simulator.fault("truncated", provider="openai", operation="generate")
+    with pytest.raises(OutputTruncated):
+        extract()
+    assert len(calls(simulator)) == 1
 
 
 def test_expired_file_is_uploaded_again_once(route, simulator):

@@ -11,6 +11,7 @@ from llm.errors import (
     FileGone,
     NoRouteAvailable,
     NoRouteFits,
+    OutputTruncated,
     QuotaExceeded,
     RequestRejected,
     RetryableError,
@@ -149,12 +150,15 @@ def test_invalid_json_gets_one_repair_turn(gateways):
     assert proxy.requests[1].file == proxy.requests[0].file
 
 
-def test_truncated_output_is_repaired_with_more_room(gateways):
+def test_truncated_output_fails_at_once_without_a_repair_turn(gateways):
     cut = Generation(text='{"invoice_number": "A"', model="m", finish_reason="length")
     proxy = gateways("proxy", "openai", cut, answer())
-    outcome = extract()
-    assert outcome.repaired
-    assert proxy.requests[1].max_output_tokens == 2 * proxy.requests[0].max_output_tokens
+    direct = gateways("direct", "openai", answer())
+    with pytest.raises(OutputTruncated) as caught:
+        extract()
+    assert len(proxy.requests) == 1 and direct.requests == []
+    assert caught.value.code == "output_truncated" and "segments" in caught.value.detail
+    assert caught.value.raw_text == '{"invoice_number": "A"'
 
 
 def test_still_invalid_after_repair_raises_bad_output_with_raw_text(gateways):
