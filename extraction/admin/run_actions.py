@@ -19,6 +19,7 @@ from django.urls import reverse
 from extraction import selectors
 from extraction.admin.display import pretty
 from extraction.admin.forms import ReextractForm, review_form_for
+from extraction.admin.review_page import field_evidence, page_sizes
 from extraction.evaluation import compare_results
 from extraction.models import ExtractionRun, Trigger
 from extraction.services.review import InvalidReview, extraction_run_review
@@ -267,11 +268,28 @@ class RunActionsMixin:
                     )
         else:
             form = form_class()
-        rows = [(form[name], pretty((run.result or {}).get(name))) for name in form.fields]
+        rows = [
+            {
+                "field": form[name],
+                "original": pretty((run.result or {}).get(name)),
+                **field_evidence(evidence=run.evidence, field=name),
+            }
+            for name in form.fields
+        ]
+        pages = page_sizes(document=run.document)
         return TemplateResponse(
             request,
             "admin/extraction/ops/review.html",
-            self._context(request, title="Review run", run=run, form=form, rows=rows),
+            self._context(
+                request,
+                title="Review run",
+                run=run,
+                form=form,
+                rows=rows,
+                pages=pages,
+                page_count=run.document.page_count or len(pages) or 1,
+                locations={row["field"].name: row["locations"] for row in rows},
+            ),
         )
 
 

@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 
 from extraction import selectors
 from extraction.admin.display import duration, pretty, run_link, short_name, simulated_badge, when
+from extraction.admin.review_page import ReviewPageMixin
 from extraction.admin.run_actions import RunActionsMixin
 from extraction.models import ExtractionRun
 
@@ -46,7 +47,7 @@ class RequestedModelFilter(_DistinctValueFilter):
 
 
 @admin.register(ExtractionRun)
-class ExtractionRunAdmin(RunActionsMixin, admin.ModelAdmin):
+class ExtractionRunAdmin(RunActionsMixin, ReviewPageMixin, admin.ModelAdmin):
     # What fits at 1,366 px beside the filters; route, trigger and transport are filters.
     list_display = [
         "short_id",
@@ -290,6 +291,11 @@ class ExtractionRunAdmin(RunActionsMixin, admin.ModelAdmin):
             path("<uuid:run_id>/cancel/", wrap(self.cancel_view), name=f"{info}_cancel"),
             path("<uuid:run_id>/retry/", wrap(self.retry_view), name=f"{info}_retry"),
             path("<uuid:run_id>/review/", wrap(self.review_view), name=f"{info}_review"),
+            path(
+                "<uuid:run_id>/review/page/<int:page>.png",
+                wrap(self.review_page_view),
+                name=f"{info}_review_page",
+            ),
             *super().get_urls(),
         ]
 
