@@ -112,6 +112,27 @@ def cost_by(window: Window, field: str) -> list[tuple[str, Decimal, int]]:
     return [(row["label"] or "(none)", row["cost"] or Decimal(0), row["runs"]) for row in rows]
 
 
+def review_share_by_model(window: Window) -> list[dict]:
+    """[{model, runs, needs_review, share}] of succeeded runs, the largest share first."""
+    rows = (
+        _runs(window)
+        .filter(status="succeeded")
+        .values("model_used")
+        .annotate(runs=Count("id"), flagged=Count("id", filter=Q(needs_review=True)))
+        .order_by("model_used")
+    )
+    table = [
+        {
+            "model": row["model_used"] or "(none)",
+            "runs": row["runs"],
+            "needs_review": row["flagged"],
+            "share": row["flagged"] / row["runs"],
+        }
+        for row in rows
+    ]
+    return sorted(table, key=lambda row: (-row["share"], row["model"]))
+
+
 _DURATION = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
 
 
@@ -197,6 +218,7 @@ def dashboard_data(range_key: str | None, *, now: datetime | None = None) -> dic
         "cost_by_model": cost_by(window, "model_used"),
         "cost_by_profile": cost_by(window, "profile__slug"),
         "latency": latency_percentiles(window),
+        "review_share": review_share_by_model(window),
         "queue": queue_state(now=now),
         "simulated_runs": _runs(window).filter(simulated=True).count(),
         "files_by_state": remote_files_by_state(),

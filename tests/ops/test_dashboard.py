@@ -174,3 +174,22 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_runs(known, user, prof
         data = dashboard_data("7d", now=known["now"] + timedelta(seconds=1))
     assert len(after.captured_queries) == len(before.captured_queries)
     assert {row["model"]: row["runs"] for row in data["latency"]}[A] == 33
+
+
+def test_dashboard_shows_the_share_of_runs_needing_review_per_model(admin_client, user, profile):
+    now = timezone.now()
+    docs = [make_document(user, name=f"r{i}.pdf") for i in range(5)]
+    for doc, model, flagged in ((docs[0], A, True), (docs[1], A, False), (docs[2], A, False)):
+        _run(doc, profile, created=now, model_used=model, needs_review=flagged)
+    _run(docs[3], profile, created=now, model_used=B, needs_review=True)
+    _run(docs[4], profile, created=now, status="failed", model_used=B)  # not a succeeded run
+    share = dashboard_data("7d", now=now)["review_share"]
+    assert share == [
+        {"model": B, "runs": 1, "needs_review": 1, "share": 1.0},
+        {"model": A, "runs": 3, "needs_review": 1, "share": 1 / 3},
+    ]
+    html = admin_client.get(reverse("admin-dashboard")).content.decode()
+    assert (
+        f'<tr data-model="{A}"><td>{A}</td><td>3</td><td>1</td><td class="share">33 %</td>' in html
+    )
+    assert "needs_review__exact=1" in html
