@@ -34,25 +34,31 @@ def page_png(*, document: Document, page: int, width_px: int = RENDER_WIDTH_PX) 
 
 
 def _render(*, document: Document, page: int, width_px: int) -> bytes:
-    import pypdfium2 as pdfium
-
     from extraction.services.files import document_local_path
 
     with document_local_path(document) as path:
-        pdf = pdfium.PdfDocument(str(path))
+        return render_page_png(str(path), page=page, width_px=width_px)
+
+
+def render_page_png(path: str, *, page: int, width_px: int = RENDER_WIDTH_PX) -> bytes:
+    """Page `page` (1-based) of the PDF at `path` as PNG, `width_px` wide (no cache)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        if page > len(pdf):
+            raise PageOutOfRange(page)
+        pdf_page = pdf[page - 1]
         try:
-            if page > len(pdf):
-                raise PageOutOfRange(page)
-            pdf_page = pdf[page - 1]
+            bitmap = pdf_page.render(scale=width_px / (pdf_page.get_width() or 612))
             try:
-                width_pt = pdf_page.get_width() or 612
-                bitmap = pdf_page.render(scale=width_px / width_pt)
-                image = bitmap.to_pil()
                 out = io.BytesIO()
-                image.save(out, format="PNG", optimize=False)
-                bitmap.close()
+                # Level 1: encoding dominates; level 6 is ~10 % smaller and twice as slow.
+                bitmap.to_pil().save(out, format="PNG", compress_level=1)
             finally:
-                pdf_page.close()
+                bitmap.close()
         finally:
-            pdf.close()
+            pdf_page.close()
+    finally:
+        pdf.close()
     return out.getvalue()
