@@ -1,6 +1,8 @@
 """Browser tier: a reviewer at 1,366 x 768 chooses a field and sees its page with the evidence box
 drawn where the document prints the value (real Chromium, live server, server-rendered PNG)."""
 
+import time
+
 import pytest
 
 from tests.ops.test_browser import ARTIFACTS, PASSWORD, browser_page, playwright_api  # noqa: F401
@@ -8,6 +10,14 @@ from tests.ops.test_browser import ARTIFACTS, PASSWORD, browser_page, playwright
 from .review_runs import verified_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _until(page, expression: str, timeout: float = 30.0) -> None:
+    """Poll `expression` in the page (wait_for_function evals, which the admin's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.1)
 
 
 def _box(page, selector):
@@ -32,6 +42,11 @@ def test_choosing_a_field_shows_its_page_with_the_evidence_box(
     assert plan["status"] == "verified" and plan["page"] == 2
     page = browser_page
     page.set_viewport_size({"width": 1366, "height": 768})
+    violations = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", staff.username)
     page.fill("#id_password", PASSWORD)
@@ -39,7 +54,7 @@ def test_choosing_a_field_shows_its_page_with_the_evidence_box(
     page.wait_for_selector("#user-tools")
 
     page.goto(f"{live_server.url}/admin/extraction/extractionrun/{run.pk}/review/")
-    page.wait_for_function("document.getElementById('review-page-img').naturalWidth > 0")
+    _until(page, "document.getElementById('review-page-img').naturalWidth > 0")
     assert page.inner_text("#review-page-number") == "1"
     # The invented value stands out; nothing is boxed before a field is chosen.
     assert "not found" in page.inner_text("tr[data-field=buyer_name]")
@@ -47,10 +62,11 @@ def test_choosing_a_field_shows_its_page_with_the_evidence_box(
     assert page.locator(".review-box").count() == 0
 
     page.click("tr[data-field=plan] td:first-child")
-    page.wait_for_function(
+    _until(
+        page,
         "document.getElementById('review-page-img').src.endsWith('/page/2.png')"
         " && document.getElementById('review-page-img').complete"
-        " && document.getElementById('review-page-img').naturalWidth > 0"
+        " && document.getElementById('review-page-img').naturalWidth > 0",
     )
     assert page.inner_text("#review-page-number") == "2"
     assert page.locator(".review-box").count() == 1
@@ -74,3 +90,4 @@ def test_choosing_a_field_shows_its_page_with_the_evidence_box(
     page.click("tr[data-field=buyer_name] td:first-child")
     assert page.locator(".review-box").count() == 0
     assert "not found" in page.inner_text("#review-selection")
+    assert violations == []  # the page's script and boxes work under the admin's CSP
