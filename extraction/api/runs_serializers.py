@@ -132,6 +132,15 @@ class EvidenceSerializer(serializers.Serializer):
     text = serializers.CharField(required=False)
     bbox = serializers.ListField(child=serializers.FloatField(), required=False, allow_null=True)
     occurrences = OccurrenceSerializer(many=True, required=False, help_text="Up to 3.")
+    embedded_value = serializers.JSONField(
+        required=False,
+        help_text="matches_embedded / contradicts_embedded: the value in the embedded e-invoice.",
+    )
+    text_status = serializers.ChoiceField(
+        choices=EVIDENCE_STATUSES[:4],
+        required=False,
+        help_text="Compared with an embedded e-invoice: what the text layer said of the value.",
+    )
 
 
 class CheckSerializer(serializers.Serializer):

@@ -337,7 +337,11 @@ def extraction_run_execute(*, run_id) -> str:
     generation = outcome.generation
     # Evidence may build the document's text layer once (seconds on a long PDF): keep the lease.
     with lease.heartbeating(conf.heartbeat_seconds()):
-        verified = run_verification_compute(run=run, result=outcome.data)
+        verified = run_verification_compute(
+            run=run,
+            result=outcome.data,
+            embedded=None if plan.answer else plan.comparison(outcome.data),
+        )
     written = lease.finish(
         **verified.fields(),
         status=Status.SUCCEEDED,

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from .checks import checks_for_run
+from .embedded_route import embedded_evidence
 from .evidence import NOT_FOUND, evidence_compute, evidence_counts
 
 logger = logging.getLogger(__name__)
@@ -37,8 +39,13 @@ class RunVerification:
         }
 
 
-def run_verification_compute(*, run, result: Any) -> RunVerification:
-    """Evidence, counts, checks and needs_review for `result` of `run` (never raises)."""
+def run_verification_compute(
+    *, run, result: Any, embedded: dict[str, dict] | None = None
+) -> RunVerification:
+    """Evidence, counts, checks and needs_review for `result` of `run` (never raises).
+
+    `embedded`: the answer compared with the document's embedded e-invoice, by JSON path
+    (extraction.verification.embedded_route), laid over the evidence (`source: model` runs)."""
     evidence = counts = None
     try:
         evidence = evidence_compute(document=run.document, result=result)
@@ -46,7 +53,8 @@ def run_verification_compute(*, run, result: Any) -> RunVerification:
     except Exception:  # noqa: BLE001 - evidence never breaks a run
         logger.exception("verification: evidence for run %s could not be computed", run.pk)
         evidence = counts = None
-    checks: list[dict] = []
+    evidence = embedded_evidence(evidence, embedded)
+    checks = checks_for_run(run=run, result=result)
     return RunVerification(
         evidence=evidence,
         verification=counts,

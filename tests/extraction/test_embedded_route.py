@@ -2,10 +2,14 @@
 an invoice run on a Factur-X / ZUGFeRD PDF is answered from its XML with no provider call and no
 cost; `"source": "model"` runs the model; a bad XML falls back to the model with a warning."""
 
+import hashlib
+
 import pytest
 from django.core.cache import cache
 
 from extraction.models import ExtractionRun
+from extraction.verification.einvoice import invoice_from_xml
+from extraction.verification.invoice_checks import INVOICE_CHECKS
 from llm.gateways import reset_gateways
 from tests import pdfgen
 from tests.extraction.pipeline import seeded_profile
@@ -160,3 +164,40 @@ def test_an_unknown_source_is_refused(api, storage_dir):
 
     assert response.status_code == 400
     assert ExtractionRun.objects.count() == 0
+
+
+def test_embedded_run_carries_the_invoice_checks(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, storage_dir
+):
+    document_id = upload_bytes(api, MUSTANG.read_bytes())
+
+    run = extract(api, document_id, django_capture_on_commit_callbacks)
+
+    checks = {c["rule"]: c for c in run["checks"]}
+    assert list(checks) == INVOICE_CHECKS
+    assert checks["totals_add_up"]["ok"] is True  # 809.34 + 153.77 = 963.11
+    # The XML adds a 4.99 charge to its lines; the schema has no charges: a person looks.
+    assert checks["lines_sum_to_subtotal"]["ok"] is False
+    assert checks["due_date_not_before_issue_date"]["ok"] is None  # no due date: skipped
+    assert run["needs_review"] is True
+
+
+def test_source_model_compares_each_value_with_the_xml(
+    api, direct_to_simulator, django_capture_on_commit_callbacks, storage_dir
+):
+    xml = (TRUTH / "MustangBeispiel20221026.factur-x.xml").read_bytes()
+    printed = {**invoice_from_xml(xml), "total": 963.12}  # the page prints 963,12
+    direct_to_simulator.next_answer(hashlib.sha256(MUSTANG.read_bytes()).hexdigest(), printed)
+    document_id = upload_bytes(api, MUSTANG.read_bytes())
+
+    run = extract(api, document_id, django_capture_on_commit_callbacks, source="model")
+
+    assert run["route"] == "direct" and run["result"] == printed
+    evidence = run["evidence"]
+    assert evidence["total"]["status"] == "contradicts_embedded"
+    assert evidence["total"]["embedded_value"] == 963.11
+    assert evidence["invoice_number"]["status"] == "matches_embedded"
+    assert evidence["line_items[1].amount"]["status"] == "matches_embedded"
+    contradicted = [p for p, e in evidence.items() if e["status"] == "contradicts_embedded"]
+    assert contradicted == ["total"]
+    assert run["needs_review"] is True
