@@ -43,6 +43,12 @@ def run_with_answer(api, sim, capture, path, answer):
     return run
 
 
+# Review for reasons other than the text layer: Mustang's printed total (963.12) contradicts its
+# embedded XML (963.11); coolblue1's line amounts include VAT while its subtotal does not, so
+# the lines_sum_to_subtotal check fails.
+REVIEWED_ANYWAY = {"MustangBeispiel20221026": True, "coolblue1": True, "AmazonWebServices": False}
+
+
 @pytest.mark.parametrize("stem", ["MustangBeispiel20221026", "coolblue1", "AmazonWebServices"])
 def test_true_answer_is_verified_on_its_page(
     api, direct_to_simulator, django_capture_on_commit_callbacks, stem
@@ -53,9 +59,10 @@ def test_true_answer_is_verified_on_its_page(
     )
     assert run["verification"]["not_found"] == 0
     assert run["verification"]["verified"] >= 4
-    assert run["needs_review"] is False
+    assert run["needs_review"] is REVIEWED_ANYWAY[stem]
     number = run["evidence"]["invoice_number"]
-    assert (number["status"], number["page"]) == ("verified", 1)
+    # Mustang carries an e-invoice: the XML's verdict is the status, the text's is kept beside it.
+    assert (number.get("text_status", number["status"]), number["page"]) == ("verified", 1)
     assert number["text"].replace(" ", "") == true_answer(stem)["invoice_number"].replace(" ", "")
 
 
@@ -136,4 +143,7 @@ def test_evidence_failure_leaves_the_run_succeeded_with_null_verification(
         TRUTH / "coolblue1.pdf",
         true_answer("coolblue1"),
     )
-    assert (run["evidence"], run["verification"], run["needs_review"]) == (None, None, False)
+    assert (run["evidence"], run["verification"]) == (None, None)
+    # The checks still ran: coolblue1's lines include VAT, its subtotal does not.
+    assert [c["rule"] for c in run["checks"] if c["ok"] is False] == ["lines_sum_to_subtotal"]
+    assert run["needs_review"] is True
