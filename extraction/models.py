@@ -142,6 +142,19 @@ class Transport(models.TextChoices):
     INLINE = "inline", "Inline base64 (baseline)"
 
 
+class ExtractionRunQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Fill each run's owner from its document (save() does it one by one)."""
+        objs = list(objs)
+        missing = {o.document_id for o in objs if o.owner_id is None}
+        if missing:
+            owners = dict(Document.objects.filter(pk__in=missing).values_list("pk", "owner_id"))
+            for run in objs:
+                if run.owner_id is None:
+                    run.owner_id = owners.get(run.document_id)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class ExtractionRun(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -155,6 +168,14 @@ class ExtractionRun(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="runs")
+    # The document's owner, copied: "my runs" is one index range, no join to documents.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the (owner, created_at, id) index serves owner lookups
+        editable=False,
+    )
     profile = models.ForeignKey(ExtractionProfile, on_delete=models.PROTECT, related_name="runs")
     # Snapshot of the profile as it was when the run was created.
     profile_version = models.PositiveIntegerField()
@@ -204,7 +225,6 @@ class ExtractionRun(models.Model):
     redo_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redos"
     )
-    idempotency_key = models.CharField(max_length=255, blank=True)
     # Human review: the correction is kept beside the model's output, never over it.
     reviewed_result = models.JSONField(null=True, blank=True)
     reviewer = models.ForeignKey(
@@ -223,6 +243,8 @@ class ExtractionRun(models.Model):
     checks = models.JSONField(default=list, blank=True)
     needs_review = models.BooleanField(default=False, db_index=True)
 
+    objects = ExtractionRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -235,6 +257,7 @@ class ExtractionRun(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="run_status_created"),
             models.Index(fields=["document", "-created_at"], name="run_document_created"),
+            models.Index(fields=["owner", "-created_at", "-id"], name="run_owner_created"),
         ]
         permissions = [
             ("reextract_run", "Can re-extract documents (new runs)"),
@@ -246,6 +269,13 @@ class ExtractionRun(models.Model):
     def __str__(self):
         # What the admin's titles and breadcrumbs show: which extraction of which file.
         return f"{self.profile.slug} of {self.document.original_name} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self.owner_id is None and self.document_id is not None:
+            self.owner_id = Document.objects.values_list("owner_id", flat=True).get(
+                pk=self.document_id
+            )
+        super().save(*args, **kwargs)
 
 
 class ExtractionAttempt(models.Model):

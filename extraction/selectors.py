@@ -76,7 +76,7 @@ LIST_COLUMNS = (
 
 def extraction_run_list(*, owner, document: Document | None = None) -> QuerySet[ExtractionRun]:
     runs = (
-        ExtractionRun.objects.filter(document__owner=owner)
+        ExtractionRun.objects.filter(owner=owner)
         .select_related("profile")  # (not an annotation: COUNT(*) would keep its join)
         .only(*LIST_COLUMNS)
     )
@@ -88,7 +88,7 @@ def extraction_run_list(*, owner, document: Document | None = None) -> QuerySet[
 def extraction_run_get(*, owner, run_id) -> ExtractionRun:
     """One run with its attempts; anyone else's does not exist for them (Http404)."""
     run = (
-        ExtractionRun.objects.filter(document__owner=owner, pk=run_id)
+        ExtractionRun.objects.filter(owner=owner, pk=run_id)
         .select_related("profile", "document", "reviewer")
         .prefetch_related(
             Prefetch("attempts", queryset=ExtractionAttempt.objects.order_by("started_at", "id"))

@@ -103,7 +103,6 @@ class DocumentExtractionsView(generics.ListAPIView):
             source=data["source"],
             trigger=Trigger.API,
             requested_by=request.user,
-            idempotency_key=request.headers.get("Idempotency-Key", "")[:255],
         )
         return _accepted(run, request)
 

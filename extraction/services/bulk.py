@@ -114,7 +114,7 @@ def extraction_runs_reextract(
     candidates = reextract_candidates(
         profile=profile, filters=filters, created_before=summary.started_at
     )
-    pairs = candidates.values_list("pk", "document_id", "status")
+    pairs = candidates.values_list("pk", "document_id", "owner_id", "status")
     if limit is not None:
         pairs = pairs[:limit]
     batch: list[tuple] = []
@@ -124,8 +124,14 @@ def extraction_runs_reextract(
             return
         now = timezone.now()
         new_runs = [
-            ExtractionRun(document_id=document_id, redo_of_id=run_id, queued_at=now, **snapshot)
-            for run_id, document_id in batch
+            ExtractionRun(
+                document_id=document_id,
+                owner_id=owner_id,
+                redo_of_id=run_id,
+                queued_at=now,
+                **snapshot,
+            )
+            for run_id, document_id, owner_id in batch
         ]
         with transaction.atomic():
             ExtractionRun.objects.bulk_create(new_runs, ignore_conflicts=True)
@@ -143,13 +149,13 @@ def extraction_runs_reextract(
         batch.clear()
 
     pending_progress = 0
-    for run_id, document_id, status in pairs.iterator(chunk_size=batch_size):
+    for run_id, document_id, owner_id, status in pairs.iterator(chunk_size=batch_size):
         summary.candidates += 1
         if status in ExtractionRun.ACTIVE_STATUSES:
             summary.skipped_active += 1
             pending_progress += 1
             continue
-        batch.append((run_id, document_id))
+        batch.append((run_id, document_id, owner_id))
         if len(batch) >= batch_size:
             flush()
     flush()

@@ -87,7 +87,6 @@ def extraction_run_enqueue(
     trigger: str = Trigger.API,
     requested_by=None,
     redo_of: ExtractionRun | None = None,
-    idempotency_key: str = "",
     source: str = Source.AUTO,
 ) -> ExtractionRun:
     """Create a queued run with a snapshot of the profile; its task is enqueued on commit.
@@ -106,7 +105,7 @@ def extraction_run_enqueue(
     run = ExtractionRun(
         document=document,
         redo_of=redo_of,
-        idempotency_key=idempotency_key,
+        owner_id=document.owner_id,
         queued_at=timezone.now(),
         **snapshot,
     )

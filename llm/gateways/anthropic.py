@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 
 import anthropic
+from anthropic.types.beta import BetaMessage
 from django.conf import settings
 
-from llm.gateways.payload import parse_json, read_base64, require_file, simulated
+from llm.gateways.payload import FILE_PLACEHOLDER, parse_json, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
+from llm.gateways.streamed import post_with_file
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 FILES_BETA = "files-api-2025-04-14"
@@ -60,11 +62,7 @@ class AnthropicDirect(DirectGateway):
         if file_id:
             source = {"type": "file", "file_id": file_id}
         else:
-            source = {
-                "type": "base64",
-                "media_type": request.mime,
-                "data": read_base64(request.path),
-            }
+            source = {"type": "base64", "media_type": request.mime, "data": FILE_PLACEHOLDER}
         messages = [
             {
                 "role": "user",
@@ -75,18 +73,29 @@ class AnthropicDirect(DirectGateway):
             },
             *request.followups,
         ]
+        params = {
+            "model": direct_model(request.model),
+            "max_tokens": request.max_output_tokens,
+            "messages": messages,
+            "output_config": {"format": {"type": "json_schema", "schema": request.schema}},
+        }
         started = time.perf_counter()
-        with mapped_errors(self.name, file_id=file_id or None):
-            raw = self.client.beta.messages.with_raw_response.create(
-                model=direct_model(request.model),
-                max_tokens=request.max_output_tokens,
-                messages=messages,
-                output_config={"format": {"type": "json_schema", "schema": request.schema}},
-                timeout=self._timeout(request.timeout),
-                # no empty anthropic-beta header on inline requests
-                **({"betas": [FILES_BETA]} if file_id else {}),
+        if file_id:
+            with mapped_errors(self.name, file_id=file_id):
+                raw = self.client.beta.messages.with_raw_response.create(
+                    **params, timeout=self._timeout(request.timeout), betas=[FILES_BETA]
+                )
+                message, headers = raw.parse(), raw.headers
+        else:  # streamed (streamed.py); no anthropic-beta header on inline requests
+            body, headers = post_with_file(
+                provider=self.name,
+                url=f"{str(self.client.base_url).rstrip('/')}/v1/messages",
+                headers=_sdk_headers(self.client),
+                body=params,
+                path=request.path,
+                timeout=self.seconds(request.timeout),
             )
-            message = raw.parse()
+            message = BetaMessage.model_validate(body)
         latency_ms = int((time.perf_counter() - started) * 1000)
         text, data = _answer(message.content)
         usage = Usage(
@@ -94,8 +103,8 @@ class AnthropicDirect(DirectGateway):
             output_tokens=message.usage.output_tokens if message.usage else None,
         )
         request_ids = {}
-        if raw.headers.get("request-id"):
-            request_ids["request-id"] = raw.headers["request-id"]
+        if headers.get("request-id"):
+            request_ids["request-id"] = headers["request-id"]
         if message.id:
             request_ids["response_id"] = message.id
         return Generation(
@@ -106,11 +115,16 @@ class AnthropicDirect(DirectGateway):
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=message.stop_reason,
-            simulated=simulated(raw.headers, text, message.id),
+            simulated=simulated(headers, text, message.id),
         )
 
     def list_models(self) -> None:
         self.client.models.list(limit=1, timeout=self._timeout(5))
+
+
+def _sdk_headers(client) -> dict[str, str]:
+    """The headers the SDK itself sends (key, version, user agent), for the streamed call."""
+    return {k: v for k, v in client.default_headers.items() if isinstance(v, str)}
 
 
 def _answer(blocks) -> tuple[str, object]:

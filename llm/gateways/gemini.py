@@ -14,8 +14,9 @@ from google import genai
 from google.genai import types
 
 from llm.errors import RequestRejected, RetryableError
-from llm.gateways.payload import parse_json, require_file, simulated
+from llm.gateways.payload import FILE_PLACEHOLDER, parse_json, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
+from llm.gateways.streamed import post_with_file
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 FILE_URI_PREFIX = "https://generativelanguage.googleapis.com/v1beta/"
@@ -102,12 +103,9 @@ class GeminiDirect(DirectGateway):
 
     def generate(self, request: GenerationRequest) -> Generation:
         file_id = require_file(request)
-        if file_id:
-            document = types.Part.from_uri(
-                file_uri=FILE_URI_PREFIX + file_id, mime_type=request.mime
-            )
-        else:  # inline: Gemini takes raw bytes (≤ 50 MB per request)
-            document = types.Part.from_bytes(data=request.path.read_bytes(), mime_type=request.mime)
+        if not file_id:  # inline (≤ 50 MB per request at Gemini): streamed, see streamed.py
+            return self._generate_inline(request)
+        document = types.Part.from_uri(file_uri=FILE_URI_PREFIX + file_id, mime_type=request.mime)
         contents = [
             types.Content(role="user", parts=[document, types.Part(text=request.instructions)]),
             *(
@@ -119,7 +117,7 @@ class GeminiDirect(DirectGateway):
             ),
         ]
         started = time.perf_counter()
-        with mapped_errors(self.name, file_id=file_id or None):
+        with mapped_errors(self.name, file_id=file_id):
             response = self.client.models.generate_content(
                 model=direct_model(request.model),
                 contents=contents,
@@ -130,12 +128,55 @@ class GeminiDirect(DirectGateway):
                     http_options=self._options(request.timeout),
                 ),
             )
+        headers = getattr(response.sdk_http_response, "headers", None) or {}
+        return self._generation(request, response, headers, started)
+
+    def _generate_inline(self, request: GenerationRequest) -> Generation:
+        """The REST body the SDK would send, the document's base64 streamed into it."""
+        followups = [
+            {
+                "role": "model" if turn["role"] == "assistant" else "user",
+                "parts": [{"text": turn["content"]}],
+            }
+            for turn in request.followups
+        ]
+        body = {
+            "contents": [
+                {
+                    "role": "user",
+                    "parts": [
+                        {"inlineData": {"mimeType": request.mime, "data": FILE_PLACEHOLDER}},
+                        {"text": request.instructions},
+                    ],
+                },
+                *followups,
+            ],
+            "generationConfig": {
+                "responseMimeType": "application/json",
+                "responseJsonSchema": request.schema,
+                "maxOutputTokens": request.max_output_tokens,
+            },
+        }
+        options = self.client._api_client._http_options  # noqa: SLF001 - the SDK's own host
+        base = (options.base_url or "https://generativelanguage.googleapis.com/").rstrip("/")
+        started = time.perf_counter()
+        answer, headers = post_with_file(
+            provider=self.name,
+            url=f"{base}/{options.api_version}/models/{direct_model(request.model)}:generateContent",
+            headers={k: v for k, v in (options.headers or {}).items() if isinstance(v, str)},
+            body=body,
+            path=request.path,
+            timeout=self.seconds(request.timeout),
+        )
+        response = types.GenerateContentResponse.model_validate(answer)
+        return self._generation(request, response, headers, started)
+
+    def _generation(self, request, response, headers, started: float) -> Generation:
         latency_ms = int((time.perf_counter() - started) * 1000)
         candidate = response.candidates[0] if response.candidates else None
         parts = (candidate.content.parts if candidate and candidate.content else None) or []
         text = "".join(p.text for p in parts if p.text and not p.thought)
         usage = _usage(response.usage_metadata)
-        headers = getattr(response.sdk_http_response, "headers", None) or {}
         request_ids = {"response_id": response.response_id} if response.response_id else {}
         finish = getattr(candidate, "finish_reason", None)
         return Generation(

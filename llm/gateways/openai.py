@@ -9,9 +9,11 @@ from pathlib import Path
 
 import openai
 from django.conf import settings
+from openai.types.chat import ChatCompletion
 
-from llm.gateways.payload import parse_json, read_base64, require_file, simulated
+from llm.gateways.payload import inline_data_url, parse_json, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
+from llm.gateways.streamed import post_with_file
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
 
 
@@ -65,36 +67,44 @@ class OpenAIDirect(DirectGateway):
         file_id = require_file(request)
         if file_id:
             part = {"type": "file", "file": {"file_id": file_id}}
-        else:
-            data = read_base64(request.path)
+        else:  # the placeholder is filled in as the body streams out (streamed.py)
             part = {
                 "type": "file",
-                "file": {
-                    "filename": request.filename,
-                    "file_data": f"data:{request.mime};base64,{data}",
-                },
+                "file": {"filename": request.filename, "file_data": inline_data_url(request.mime)},
             }
-        messages = [
-            {"role": "user", "content": [part, {"type": "text", "text": request.instructions}]},
-            *request.followups,
-        ]
-        started = time.perf_counter()
-        with mapped_errors(self.name, file_id=file_id or None):
-            raw = self.client.chat.completions.with_raw_response.create(
-                model=direct_model(request.model),
-                messages=messages,
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {
-                        "name": request.schema_name,
-                        "schema": request.schema,
-                        "strict": True,
-                    },
+        params = {
+            "model": direct_model(request.model),
+            "messages": [
+                {"role": "user", "content": [part, {"type": "text", "text": request.instructions}]},
+                *request.followups,
+            ],
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": request.schema_name,
+                    "schema": request.schema,
+                    "strict": True,
                 },
-                max_completion_tokens=request.max_output_tokens,
-                timeout=self._timeout(request.timeout),
+            },
+            "max_completion_tokens": request.max_output_tokens,
+        }
+        started = time.perf_counter()
+        if file_id:
+            with mapped_errors(self.name, file_id=file_id):
+                raw = self.client.chat.completions.with_raw_response.create(
+                    **params, timeout=self._timeout(request.timeout)
+                )
+                completion, headers = raw.parse(), raw.headers
+        else:
+            body, headers = post_with_file(
+                provider=self.name,
+                url=f"{self.client.base_url}chat/completions",
+                headers={**self.client.auth_headers, "User-Agent": self.client.user_agent},
+                body=params,
+                path=request.path,
+                timeout=self.seconds(request.timeout),
             )
-            completion = raw.parse()
+            completion = ChatCompletion.model_validate(body)
         latency_ms = int((time.perf_counter() - started) * 1000)
         choice = completion.choices[0] if completion.choices else None
         text = (choice.message.content if choice else None) or ""
@@ -103,8 +113,8 @@ class OpenAIDirect(DirectGateway):
             output_tokens=getattr(completion.usage, "completion_tokens", None),
         )
         request_ids = {}
-        if raw.headers.get("x-request-id"):
-            request_ids["x-request-id"] = raw.headers["x-request-id"]
+        if headers.get("x-request-id"):
+            request_ids["x-request-id"] = headers["x-request-id"]
         if completion.id:
             request_ids["response_id"] = completion.id
         return Generation(
@@ -115,7 +125,7 @@ class OpenAIDirect(DirectGateway):
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=choice.finish_reason if choice else None,
-            simulated=simulated(raw.headers, text, completion.id),
+            simulated=simulated(headers, text, completion.id),
         )
 
     def list_models(self) -> None:

@@ -16,6 +16,8 @@ from llm.types import GenerationRequest
 # 3 bytes of input make 4 of base64: read multiples of 3 so chunks encode without padding.
 _RAW_CHUNK = 3 * 64 * 1024
 _PLACEHOLDER = "@@remorai-inline-file@@"
+#: where the file's base64 goes in a body for streamed_json_with_file
+FILE_PLACEHOLDER = _PLACEHOLDER
 
 # How the simulator marks its answers (llm/simulator/__init__.py): a header, which LiteLLM
 # forwards as llm_provider-… for OpenAI and Anthropic upstreams but not for Gemini; ids with a
