@@ -23,6 +23,7 @@ from django.db.models import OuterRef, Q, Subquery
 
 from extraction.models import Document, ExtractionProfile, ExtractionRun
 from extraction.normalise import equivalent, normalise
+from extraction.verification.fields import field_status
 
 __all__ = ["compare_results", "equivalent", "normalise", "score_pairs"]
 
@@ -90,11 +91,42 @@ class Pair:
     truth: dict
     predicted: dict | None  # None: no run to score
     simulated: bool = False  # the prediction came from the provider simulator
+    evidence: dict | None = None  # the predicting run's evidence, keyed by JSON path
+
+
+@dataclass
+class EvidenceScore:
+    """How well evidence statuses predict correctness (values of runs that carry evidence)."""
+
+    verified: int = 0  # values marked verified
+    verified_correct: int = 0  # ... and equal to the truth
+    wrong: int = 0  # values given (not null) that differ from the truth
+    wrong_not_verified: int = 0  # ... and not marked verified
+
+    def add(self, *, status: str, correct: bool, given: bool) -> None:
+        if status == "verified":
+            self.verified += 1
+            self.verified_correct += correct
+        if given and not correct:
+            self.wrong += 1
+            self.wrong_not_verified += status != "verified"
+
+    def as_dict(self) -> dict:
+        return {
+            **self.__dict__,
+            "verified_precision": _ratio(self.verified_correct, self.verified),
+            "wrong_caught": _ratio(self.wrong_not_verified, self.wrong),
+        }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
 @dataclass
 class Evaluation:
     mode: str
+    evidence: EvidenceScore = field(default_factory=EvidenceScore)
     fields: dict[str, FieldScore] = field(default_factory=dict)
     disagreements: list[Disagreement] = field(default_factory=list)
     documents: int = 0
@@ -122,6 +154,7 @@ class Evaluation:
             "missing_runs": self.missing_runs,
             "unmatched": self.unmatched,
             "simulated_runs": self.simulated_runs,
+            "evidence": self.evidence.as_dict(),
             "ignored_truth_keys": self.ignored_truth_keys,
         }
 
@@ -160,6 +193,10 @@ def score_pairs(pairs: Iterable[Pair], *, fields: list[str] | None, mode: str) -
                     score.fp += 1
             if not match:
                 evaluation.disagreements.append(Disagreement(pair.label, name, expected, got))
+            if pair.evidence is not None:
+                evaluation.evidence.add(
+                    status=field_status(pair.evidence, name), correct=match, given=not _empty(got)
+                )
     evaluation.fields = dict(sorted(evaluation.fields.items()))
     evaluation.ignored_truth_keys = dict(sorted(ignored.items()))
     return evaluation
@@ -281,6 +318,7 @@ def evaluate_against_truth_dir(
                 _renamed(_truth_object(json_path), mapping),
                 run.result if run else None,
                 simulated=bool(run and run.simulated),
+                evidence=run.evidence if run else None,
             )
         )
     evaluation = score_pairs(pairs, fields=_schema_fields(profile), mode="truth-dir")
@@ -309,6 +347,7 @@ def evaluate_against_reviews(*, profile: ExtractionProfile, model: str | None = 
             result or {},
             runs[document_id].result if document_id in runs else None,
             simulated=document_id in runs and runs[document_id].simulated,
+            evidence=runs[document_id].evidence if document_id in runs else None,
         )
         for document_id, (name, result) in truth.items()
     ]
@@ -342,6 +381,7 @@ def evaluate_baseline_candidate(
             result or {},
             candidate[document_id].result,
             simulated=candidate[document_id].simulated,
+            evidence=candidate[document_id].evidence,
         )
         for document_id, (name, result) in baseline.items()
         if document_id in candidate

@@ -8,27 +8,19 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from extraction.models import ExtractionRun
+from extraction.verification.fields import FLAGGED, field_entries, field_status
 from extraction.verification.models import DocumentPage
 from extraction.verification.render import PageOutOfRange, page_png
 
-# The field's badge is its worst leaf: what a reviewer must look at first.
-_SEVERITY = ["contradicts_embedded", "not_found", "unverifiable", "null", "matches_embedded"]
-FLAGGED = {"contradicts_embedded", "not_found"}
 LABELS = {"matches_embedded": "matches XML", "contradicts_embedded": "contradicts XML"}
-
-
-def _belongs_to(path: str, field: str) -> bool:
-    return path == field or path.startswith((f"{field}[", f"{field}."))
 
 
 def field_evidence(*, evidence: dict | None, field: str) -> dict:
     """{status, flagged, locations: [{path, status, page, bbox, text}]} of one top-level field."""
-    entries = {p: e for p, e in (evidence or {}).items() if _belongs_to(p, field)}
-    statuses = {e.get("status") for e in entries.values()}
-    status = next((s for s in _SEVERITY if s in statuses), "verified" if statuses else "")
+    status = field_status(evidence, field)
     locations = [
         {"path": path, "status": entry.get("status"), **occurrence}
-        for path, entry in entries.items()
+        for path, entry in field_entries(evidence, field).items()
         for occurrence in entry.get("occurrences") or ()
         if occurrence.get("page") and occurrence.get("bbox")
     ]

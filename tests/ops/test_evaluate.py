@@ -244,3 +244,65 @@ def test_evaluate_labels_simulated_runs(user, profile):
     assert "SIMULATED: 1 of the scored runs" in out.getvalue()
     assert _json("--profile", profile.slug, "--baseline-model", "a/one",
                  "--candidate-model", "b/two")["simulated_runs"] == 1  # fmt: skip
+
+
+def test_evaluate_reports_how_well_evidence_statuses_predict_correctness(user, profile):
+    """Of values marked verified, the share equal to the truth; of wrong values, the share
+    not marked verified (a hallucination marked verified would lower both)."""
+    from extraction.evaluation import Pair, score_pairs
+
+    evidence = {
+        "invoice_number": {"status": "verified"},  # right, verified
+        "total": {"status": "verified"},  # wrong yet verified: the document prints 9.99 too
+        "issue_date": {"status": "not_found"},  # wrong and flagged
+        "currency": {"status": "null"},  # not given: neither verified nor a wrong value
+        "line_items[0].amount": {"status": "verified"},
+        "line_items[1].amount": {"status": "not_found"},  # the array is not all verified
+    }
+    truth = {
+        "invoice_number": "A-1",
+        "total": 10.0,
+        "issue_date": "2024-01-02",
+        "currency": "EUR",
+        "line_items": [{"amount": 1}, {"amount": 2}],
+    }
+    predicted = {
+        "invoice_number": "a-1",
+        "total": 9.99,
+        "issue_date": "2024-01-03",
+        "currency": None,
+        "line_items": [{"amount": 1}, {"amount": 3}],
+    }
+    result = score_pairs(
+        [Pair("doc", truth, predicted, evidence=evidence), Pair("no evidence", truth, predicted)],
+        fields=None,
+        mode="truth-dir",
+    ).evidence.as_dict()
+    assert result == {
+        "verified": 2,
+        "verified_correct": 1,
+        "wrong": 3,  # total, issue_date, line_items
+        "wrong_not_verified": 2,
+        "verified_precision": 0.5,
+        "wrong_caught": round(2 / 3, 4),
+    }
+
+
+def test_evaluate_prints_the_evidence_line(user, profile, staff):
+    run = make_run(
+        make_document(user),
+        profile,
+        result={"invoice_number": "993548900", "amount": 1.0},
+        evidence={"invoice_number": {"status": "verified"}, "amount": {"status": "not_found"}},
+    )
+    run.reviewed_result = {"invoice_number": "993548900", "amount": 717.97}
+    run.reviewer = staff
+    run.reviewed_at = timezone.now()
+    run.save()
+    out = io.StringIO()
+    call_command("evaluate", "--profile", profile.slug, "--truth", "reviewed", stdout=out)
+    assert (
+        "Evidence: of 1 values marked verified, 1 equal the truth (100 %); of 1 wrong values, "
+        "1 were not marked verified (100 %)." in out.getvalue()
+    )
+    assert _json("--profile", profile.slug, "--truth", "reviewed")["evidence"]["wrong_caught"] == 1

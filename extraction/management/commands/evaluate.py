@@ -14,6 +14,10 @@ from remorai.tables import format_table
 _COLUMNS = ("field", "compared", "exact_match", "normalised_match", "precision", "recall", "f1")
 
 
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f} %" if whole else "n/a"
+
+
 def _fmt(value) -> str:
     if value is None:
         return "-"
@@ -174,6 +178,14 @@ class Command(BaseCommand):
             out.write(
                 f"SIMULATED: {result.simulated_runs} of the scored runs were answered by the "
                 "provider simulator, not by a real model."
+            )
+        ev = result.evidence
+        if ev.verified or ev.wrong:
+            out.write(
+                f"Evidence: of {ev.verified} values marked verified, {ev.verified_correct} equal "
+                f"the truth ({_share(ev.verified_correct, ev.verified)}); of {ev.wrong} wrong "
+                f"values, {ev.wrong_not_verified} were not marked verified "
+                f"({_share(ev.wrong_not_verified, ev.wrong)})."
             )
         if result.missing_runs:
             out.write(f"No succeeded run for: {', '.join(result.missing_runs)}")
