@@ -15,7 +15,6 @@ from functools import cached_property, lru_cache
 
 from .normalise import (
     BREAK_HYPHENS,
-    MONTH_PATTERN,
     full_year,
     is_currency_word,
     make_date,
@@ -30,15 +29,14 @@ _NUMBER_TOKEN = re.compile(r"\d[\d.,'’]*")
 _SPACES = " \u00a0\u202f\u2009"
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)")
 _NUMERIC_DATE = re.compile(r"(?<![\d.,])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d])")
+# A word then checked against the month names (one alternation of 80 names, case-insensitive,
+# tried at every position, cost most of a page's indexing).
 _NAMED_DMY = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er)?\.?[\s-]*(?:de\s+)?({MONTH_PATTERN})(?!\w)\.?"
-    rf"[\s,-]*(?:de\s+)?(\d{{4}})(?!\d)",
-    re.IGNORECASE,
+    r"(?<!\d)(\d{1,2})(?:st|nd|rd|th|er)?\.?[\s-]*(?:de\s+)?([^\W\d_]{3,10})(?!\w)\.?"
+    r"[\s,-]*(?:de\s+)?(\d{4})(?!\d)"
 )
 _NAMED_MDY = re.compile(
-    rf"(?<![^\W\d_])({MONTH_PATTERN})(?!\w)\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:\s*,\s*|\s+)"
-    rf"(\d{{4}})(?!\d)",
-    re.IGNORECASE,
+    r"(?<![^\W\d_])([^\W\d_]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:\s*,\s*|\s+)(\d{4})(?!\d)"
 )
 
 
@@ -176,9 +174,7 @@ class PageIndex:
                 table[ord(ch)] = out
         if simple:
             folded = text.translate(table)
-            kept_map: list[int] = []
-            for run in _KEPT_RUN.finditer(folded):
-                kept_map.extend(range(run.start(), run.end()))
+            kept_map = [i for i, ch in enumerate(folded) if ch != "\x00"]
             kept = folded.replace("\x00", "")
         else:
             chars: list[str] = []
@@ -236,7 +232,6 @@ class PageIndex:
         return spans
 
 
-_KEPT_RUN = re.compile(r"[^\x00]+")
 _LINE_END_HYPHEN = re.compile(r"-(?=[ \t]*[\r\n])")
 
 
