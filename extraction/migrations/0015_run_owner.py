@@ -14,7 +14,7 @@ UPDATE extraction_extractionrun SET owner_id = (
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("extraction", "0013_sweep_stale_runs_twice_a_minute"),
+        ("extraction", "0014_run_cost_source"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
