@@ -6,7 +6,6 @@ import pytest
 
 from extraction.models import DocumentPage, DocumentTextLayer, ExtractionRun
 from extraction.verification import textlayer
-from extraction.verification.boxes import page_evidence_boxes
 from extraction.verification.evidence import evidence_compute, evidence_counts
 from extraction.verification.service import needs_review, run_verification_compute
 from tests.extraction.pipeline import make_document
@@ -159,14 +158,3 @@ def test_needs_review_from_not_found_contradiction_or_failed_check():
     assert needs_review(evidence={"a": {"status": "contradicts_embedded"}}, checks=[])
     assert needs_review(evidence=verified, checks=[{"rule": "r", "ok": False, "detail": ""}])
     assert not needs_review(evidence=None, checks=[])
-
-
-def test_page_evidence_boxes_lists_the_occurrences_on_one_page(user, storage_dir):
-    document = make_document(user, TRUTH / "free_fiber.pdf")
-    result = {"date_end": "2015-07-31", "total": 29.99}
-    run = ExtractionRun(
-        document=document, evidence=evidence_compute(document=document, result=result)
-    )
-    boxes = page_evidence_boxes(run=run, page=2)
-    assert [box["path"] for box in boxes] == ["date_end"]
-    assert boxes[0]["status"] == "verified" and len(boxes[0]["bbox"]) == 4
