@@ -49,6 +49,7 @@ def test_evaluate_with_no_documents_prints_an_empty_table(cli, tmp_path):
     assert "overall" in result.stdout
 
 
+@pytest.mark.django_db  # llm_check also lists profiles using retired models
 def test_llm_check_with_no_models_prints_its_header_and_exits_non_zero(settings):
     from io import StringIO
 
