@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from .answer import Doc, build, retry_headers, too_many_pages
 from .calls import live_file, model_in_body, receive_file
+from .models import listed_models
 from .server import Call, route
 from .store import new_id
 from .wire import Response, page
@@ -168,7 +169,7 @@ def file_content(call: Call) -> Response:
 
 @route("GET", r"/v1/models", "models")
 def list_models(call: Call) -> Response:
-    names = ["claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5"]
+    names = listed_models(call.sim, "anthropic")
     data = [
         {"type": "model", "id": n, "display_name": n, "created_at": "2025-09-29T00:00:00Z"}
         for n in names

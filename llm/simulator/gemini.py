@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from datetime import UTC, datetime
 
 from .answer import THINKING_TOKENS, Doc, build, too_many_pages
 from .calls import live_file
+from .models import listed_models
 from .server import Call, route
 from .store import GEMINI_TTL_SECONDS, new_id
 from .wire import Response, page
@@ -303,7 +305,7 @@ def delete_file(call: Call) -> Response:
 
 @route("GET", VERSION + r"?/models", "models")
 def list_models(call: Call) -> Response:
-    names = ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-3-pro"]
+    names = listed_models(call.sim, "gemini")
     return Response(
         200,
         {
@@ -427,7 +429,7 @@ def generate(call: Call) -> Response:
 def _thinking_tokens(model: str, config: dict) -> int:
     thinking = _get(config, "thinkingConfig", "thinking_config") or {}
     budget = _get(thinking, "thinkingBudget", "thinking_budget")
-    if budget == 0 or not ("gemini-2.5" in model or "gemini-3" in model):
+    if budget == 0 or not re.search(r"gemini-(2\.5|[3-9])", model):
         return 0
     return THINKING_TOKENS
 

@@ -18,6 +18,7 @@ from .answer import (
     too_many_pages,
 )
 from .calls import live_file, model_in_body, receive_file
+from .models import listed_models
 from .server import Call, route
 from .store import new_id
 from .wire import Response, page
@@ -205,7 +206,7 @@ def file_content(call: Call) -> Response:
 
 @route("GET", r"/v1/models", "models")
 def list_models(call: Call) -> Response:
-    names = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-5", "gpt-5-mini"]
+    names = listed_models(call.sim, "openai")
     data = [
         {"id": n, "object": "model", "created": 1715367049, "owned_by": "system"} for n in names
     ]
@@ -306,7 +307,7 @@ def chat(call: Call) -> Response:
     )
     completion_id = new_id("chatcmpl-sim", 24)
     created = int(time.time())
-    reasoning = THINKING_TOKENS if re.match(r"(gpt-5|o\d)", body["model"]) else 0
+    reasoning = THINKING_TOKENS if re.match(r"(gpt-[5-9]|o\d)", body["model"]) else 0
     usage = {
         "prompt_tokens": answer.input_tokens,
         "completion_tokens": answer.output_tokens + reasoning,
