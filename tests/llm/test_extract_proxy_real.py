@@ -10,7 +10,7 @@ import time
 import pytest
 
 from llm import service
-from llm.errors import QuotaExceeded, RequestRejected
+from llm.errors import OutputTruncated, QuotaExceeded, RequestRejected
 from llm.gateways import reset_gateways
 from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
 from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
@@ -183,3 +183,14 @@ def test_wrong_proxy_key_falls_back_to_direct(routes, simulator):
     outcome = extract("gemini")
     assert (outcome.route, outcome.provider) == ("direct", "gemini")
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_answer_cut_at_the_token_limit_fails_with_output_truncated(routes, simulator, provider):
+    """The cap crosses LiteLLM into each provider's own field (max_tokens / maxOutputTokens), the
+    simulator cuts the answer, LiteLLM maps each provider's signal to finish_reason "length"."""
+    with pytest.raises(OutputTruncated) as caught:
+        extract(provider, max_output_tokens=4)
+    assert "segments" in caught.value.detail and caught.value.raw_text
+    assert outcomes(caught.value.attempts) == ["invalid_output"]  # no repair turn, no fallback
+    assert len(generates(simulator, provider)) == 1
