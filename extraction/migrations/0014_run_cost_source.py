@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('extraction', '0014_run_owner'),
+        ('extraction', '0013_sweep_stale_runs_twice_a_minute'),
     ]
 
     operations = [
