@@ -6,10 +6,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from pypdf import PdfWriter
 
 from llm.catalog import get_model, model_names
+from llm.conf import conf
 from llm.errors import LLMError
 from llm.routing import proxy_configured
 from llm.secrets import has_api_key
@@ -95,7 +95,7 @@ def _live(route: str, provider: str, model: str, pdf: Path) -> tuple[bool, str]:
         path=pdf,
         filename=pdf.name,
         max_output_tokens=64,
-        timeout=settings.LLM_TIMEOUT_SECONDS,
+        timeout=conf.LLM_TIMEOUT_SECONDS,
     )
     try:
         generation = _gateway(route, provider).generate(request)

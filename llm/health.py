@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 import time
 
-from django.conf import settings
-
 from llm.catalog import PROVIDERS
+from llm.conf import conf
 from llm.secrets import has_api_key
 from remorai.health import READINESS_CHECKS
 from remorai.logging import redact
@@ -34,7 +33,7 @@ def proxy_check() -> tuple[bool, dict]:
     global _last
     now = time.monotonic()
     with _lock:
-        if _last and now - _last[0] < settings.LLM_PROXY_HEALTH_CACHE_SECONDS:
+        if _last and now - _last[0] < conf.LLM_PROXY_HEALTH_CACHE_SECONDS:
             return _last[1]
     ready, detail = proxy_health()
     direct = [p for p in PROVIDERS if has_api_key(p)]
@@ -52,7 +51,7 @@ def clear_cache() -> None:
 
 
 def register_readiness() -> None:
-    if settings.LITELLM_BASE_URL:
+    if conf.LITELLM_BASE_URL:
         READINESS_CHECKS["proxy"] = proxy_check
     else:
         READINESS_CHECKS.pop("proxy", None)

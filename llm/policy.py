@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 import tenacity
-from django.conf import settings
 from django.core.cache import cache
 
+from llm.conf import conf
 from llm.cost import model_cost_with_source
 from llm.errors import (
     BadOutput,
@@ -148,17 +148,17 @@ class Breaker:
 
     def is_open(self) -> bool:
         state = self._state()
-        if state["failures"] < settings.LLM_BREAKER_FAILURES:
+        if state["failures"] < conf.LLM_BREAKER_FAILURES:
             return False
-        return time.time() - state["opened_at"] < settings.LLM_BREAKER_COOLOFF_SECONDS
+        return time.time() - state["opened_at"] < conf.LLM_BREAKER_COOLOFF_SECONDS
 
     def allow(self) -> bool:
         state = self._state()
-        if state["failures"] < settings.LLM_BREAKER_FAILURES:
+        if state["failures"] < conf.LLM_BREAKER_FAILURES:
             return True
-        if time.time() - state["opened_at"] < settings.LLM_BREAKER_COOLOFF_SECONDS:
+        if time.time() - state["opened_at"] < conf.LLM_BREAKER_COOLOFF_SECONDS:
             return False
-        timeout = settings.LLM_BREAKER_COOLOFF_SECONDS
+        timeout = conf.LLM_BREAKER_COOLOFF_SECONDS
         return _shared(lambda: cache.add(self.trial_key, 1, timeout=timeout), True)
 
     def record_success(self) -> None:
@@ -171,8 +171,8 @@ class Breaker:
     def record_failure(self) -> None:
         state = self._state()
         state["failures"] += 1
-        if state["failures"] >= settings.LLM_BREAKER_FAILURES:
-            if state["failures"] == settings.LLM_BREAKER_FAILURES or not self.is_open():
+        if state["failures"] >= conf.LLM_BREAKER_FAILURES:
+            if state["failures"] == conf.LLM_BREAKER_FAILURES or not self.is_open():
                 logger.warning("Circuit breaker %s opens for %ss", self.key, _cooloff())
             state["opened_at"] = time.time()
 
@@ -195,7 +195,7 @@ def _shared(operation, default):
 
 
 def _cooloff() -> float:
-    return settings.LLM_BREAKER_COOLOFF_SECONDS
+    return conf.LLM_BREAKER_COOLOFF_SECONDS
 
 
 # --- One operation on one route ---------------------------------------------------------------
@@ -203,7 +203,7 @@ def _cooloff() -> float:
 
 def _backoff() -> tenacity.wait.wait_base:
     return tenacity.wait_random_exponential(
-        multiplier=settings.LLM_RETRY_BASE_SECONDS, max=settings.LLM_MAX_RETRY_WAIT_SECONDS
+        multiplier=conf.LLM_RETRY_BASE_SECONDS, max=conf.LLM_MAX_RETRY_WAIT_SECONDS
     )
 
 
@@ -231,7 +231,7 @@ def call(
         )
         _report(on_attempt, route, operation, time.time(), error, Action.FALLBACK)
         raise error
-    call_deadline = time.time() + settings.LLM_CALL_DEADLINE_SECONDS
+    call_deadline = time.time() + conf.LLM_CALL_DEADLINE_SECONDS
     if deadline is not None:
         call_deadline = min(call_deadline, deadline)
     backoff = _backoff()
@@ -240,7 +240,7 @@ def call(
     def attempt() -> T:
         started = time.time()
         pending.clear()
-        timeout = max(0.1, min(settings.LLM_TIMEOUT_SECONDS, call_deadline - started))
+        timeout = max(0.1, min(conf.LLM_TIMEOUT_SECONDS, call_deadline - started))
         try:
             result = fn(timeout)
         except Exception as exc:
@@ -258,14 +258,14 @@ def call(
         if pending.get("action") is not Action.RETRY:
             return False
         wait = getattr(pending["exc"], "retry_after", None)
-        return wait is None or wait <= settings.LLM_MAX_RETRY_WAIT_SECONDS
+        return wait is None or wait <= conf.LLM_MAX_RETRY_WAIT_SECONDS
 
     def wait(state: tenacity.RetryCallState) -> float:
         asked = getattr(pending.get("exc"), "retry_after", None)
         return float(asked) if asked is not None else backoff(state)
 
     def stop(state: tenacity.RetryCallState) -> bool:
-        if state.attempt_number >= settings.LLM_RETRY_ATTEMPTS or breaker.is_open():
+        if state.attempt_number >= conf.LLM_RETRY_ATTEMPTS or breaker.is_open():
             return True
         return time.time() + state.upcoming_sleep >= call_deadline
 
@@ -301,12 +301,12 @@ def call(
 def _after_failure(route, operation, exc, pending, on_attempt):
     action = pending["action"]
     asked = getattr(exc, "retry_after", None)
-    if action is Action.RETRY and asked is not None and asked > settings.LLM_MAX_RETRY_WAIT_SECONDS:
+    if action is Action.RETRY and asked is not None and asked > conf.LLM_MAX_RETRY_WAIT_SECONDS:
         _report(on_attempt, route, operation, pending["started"], exc, Action.FALLBACK)
         at = datetime.now(UTC) + timedelta(seconds=float(asked))
         raise RetryLater(
             f"{route} asks to wait {asked:.0f}s (more than the "
-            f"{settings.LLM_MAX_RETRY_WAIT_SECONDS:.0f}s we wait in a worker).",
+            f"{conf.LLM_MAX_RETRY_WAIT_SECONDS:.0f}s we wait in a worker).",
             at=at,
             http_status=getattr(exc, "http_status", None),
         ) from exc

@@ -13,8 +13,7 @@ import logging
 import threading
 import time
 
-from django.conf import settings
-
+from llm.conf import conf
 from llm.errors import ConfigurationError
 from remorai.logging import register_secret
 
@@ -47,10 +46,10 @@ def get_api_key(provider: str) -> str:
     except KeyError:
         raise ConfigurationError(f"Unknown provider {provider!r}.") from None
     value = ""
-    if settings.LLM_SECRETS_ID:
-        value = _secret_values(settings.LLM_SECRETS_ID).get(name, "")
+    if conf.LLM_SECRETS_ID:
+        value = _secret_values(conf.LLM_SECRETS_ID).get(name, "")
     if not value:
-        value = getattr(settings, name, "") or ""
+        value = getattr(conf, name, "") or ""
     register_secret(value)
     return value
 
@@ -66,12 +65,12 @@ def has_api_key(provider: str) -> bool:
 
 def check_secrets() -> None:
     """Fail loudly (ConfigurationError) when the configured secret cannot serve any provider."""
-    if not settings.LLM_SECRETS_ID:
+    if not conf.LLM_SECRETS_ID:
         return
-    values = _secret_values(settings.LLM_SECRETS_ID)
+    values = _secret_values(conf.LLM_SECRETS_ID)
     if not any(values.get(name) for name in _PROVIDER_KEYS):
         raise ConfigurationError(
-            f"Secret {settings.LLM_SECRETS_ID!r} holds none of {', '.join(_PROVIDER_KEYS)}."
+            f"Secret {conf.LLM_SECRETS_ID!r} holds none of {', '.join(_PROVIDER_KEYS)}."
         )
 
 
@@ -79,7 +78,7 @@ def _secret_values(secret_id: str) -> dict[str, str]:
     now = time.monotonic()
     with _lock:
         cached = _cache.get(secret_id)
-        if cached and now - cached[0] < settings.LLM_SECRETS_CACHE_SECONDS:
+        if cached and now - cached[0] < conf.LLM_SECRETS_CACHE_SECONDS:
             return cached[1]
     values = _fetch(secret_id)
     for value in values.values():
@@ -94,7 +93,7 @@ def _fetch(secret_id: str) -> dict[str, str]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        client = boto3.client("secretsmanager", region_name=settings.AWS_SECRETS_REGION)
+        client = boto3.client("secretsmanager", region_name=conf.AWS_SECRETS_REGION)
         response = client.get_secret_value(SecretId=secret_id)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "ClientError")

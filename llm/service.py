@@ -17,9 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from django.conf import settings
-
 from llm import policy
+from llm.conf import conf
 from llm.errors import (
     BadOutput,
     Cancelled,
@@ -107,7 +106,7 @@ def extract(
     try:
         routes = plan(
             model,
-            list(fallback_models) or list(settings.LLM_DEFAULT_FALLBACKS),
+            list(fallback_models) or list(conf.LLM_DEFAULT_FALLBACKS),
             page_count,
             size_bytes,
             transport=transport,

@@ -17,13 +17,12 @@ def get_gateway(route: str, provider: str) -> Gateway:
     Instances are cached per configuration (base URL and key), so a rotated key or a changed
     setting gives a fresh one; clients and their connections are reused otherwise.
     """
-    from django.conf import settings
-
+    from llm.conf import conf
     from llm.errors import ConfigurationError
     from llm.secrets import get_api_key
 
     if route == "proxy":
-        key = ("proxy", settings.LITELLM_BASE_URL, get_api_key("litellm"))
+        key = ("proxy", conf.LITELLM_BASE_URL, get_api_key("litellm"))
     elif route == "direct":
         if provider not in _DIRECT:
             raise ConfigurationError(f"No direct gateway for provider {provider!r}.")
@@ -54,9 +53,9 @@ _DIRECT = {
 
 
 def _direct_base_url(provider: str) -> str:
-    from django.conf import settings
+    from llm.conf import conf
 
-    return getattr(settings, _DIRECT[provider][2], "") or ""
+    return getattr(conf, _DIRECT[provider][2], "") or ""
 
 
 def _build(key: tuple) -> Gateway:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import anthropic
 from anthropic.types.beta import BetaMessage
-from django.conf import settings
 
+from llm.conf import conf
 from llm.gateways.payload import FILE_PLACEHOLDER, parse_json, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.gateways.streamed import post_with_file
@@ -32,7 +32,7 @@ class AnthropicDirect(DirectGateway):
 
     def _timeout(self, request_timeout: float | None = None) -> anthropic.Timeout:
         return anthropic.Timeout(
-            self.seconds(request_timeout), connect=settings.LLM_CONNECT_TIMEOUT_SECONDS
+            self.seconds(request_timeout), connect=conf.LLM_CONNECT_TIMEOUT_SECONDS
         )
 
     def upload(self, path: Path, filename: str, mime: str, *, model: str = "") -> RemoteFile:

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from django.conf import settings
 
+from llm.conf import conf
 from llm.errors import (
     FileGone,
     LLMError,
@@ -62,8 +62,8 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
 def timeout_for(request_timeout: float | None = None) -> httpx.Timeout:
     """The per-call timeout: the request's own, else LLM_TIMEOUT_SECONDS; connect is separate."""
-    total = request_timeout or settings.LLM_TIMEOUT_SECONDS
-    connect = min(settings.LLM_CONNECT_TIMEOUT_SECONDS, total)
+    total = request_timeout or conf.LLM_TIMEOUT_SECONDS
+    connect = min(conf.LLM_CONNECT_TIMEOUT_SECONDS, total)
     return httpx.Timeout(total, connect=connect)
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from django.conf import settings
 
+from llm.conf import conf
 from llm.errors import ConfigurationError, FileGone
 from llm.gateways.base import Gateway
 from llm.gateways.http import error_from_httpx, timeout_for, transport_error
@@ -79,7 +79,7 @@ class LiteLLMProxy(Gateway):
         api_key: str | None = None,
         timeout: float | None = None,
     ):
-        self.base_url = (base_url or settings.LITELLM_BASE_URL).rstrip("/")
+        self.base_url = (base_url or conf.LITELLM_BASE_URL).rstrip("/")
         if not self.base_url:
             raise ConfigurationError("LITELLM_BASE_URL is not set: the proxy route is off.")
         if api_key is None:
@@ -195,7 +195,7 @@ class LiteLLMProxy(Gateway):
     def health(self) -> tuple[bool, str]:
         try:
             response = self._client.get(
-                "/health/readiness", timeout=timeout_for(settings.LLM_CONNECT_TIMEOUT_SECONDS)
+                "/health/readiness", timeout=timeout_for(conf.LLM_CONNECT_TIMEOUT_SECONDS)
             )
         except httpx.HTTPError as exc:
             return False, f"LiteLLM proxy at {self.base_url} unreachable ({type(exc).__name__})"

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import openai
-from django.conf import settings
 from openai.types.chat import ChatCompletion
 
+from llm.conf import conf
 from llm.gateways.payload import inline_data_url, parse_json, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.gateways.streamed import post_with_file
@@ -28,7 +28,7 @@ class OpenAIDirect(DirectGateway):
 
     def _timeout(self, request_timeout: float | None = None) -> openai.Timeout:
         return openai.Timeout(
-            self.seconds(request_timeout), connect=settings.LLM_CONNECT_TIMEOUT_SECONDS
+            self.seconds(request_timeout), connect=conf.LLM_CONNECT_TIMEOUT_SECONDS
         )
 
     def upload(self, path: Path, filename: str, mime: str, *, model: str = "") -> RemoteFile:

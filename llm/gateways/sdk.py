@@ -9,8 +9,8 @@ import logging
 from collections.abc import Iterator
 
 import httpx
-from django.conf import settings
 
+from llm.conf import conf
 from llm.errors import (
     ConfigurationError,
     FileGone,
@@ -40,7 +40,7 @@ def _transport_classes() -> tuple[type[BaseException], ...]:
 
 
 def timeout_seconds(request_timeout: float | None, default: float | None) -> float:
-    return float(request_timeout or default or settings.LLM_TIMEOUT_SECONDS)
+    return float(request_timeout or default or conf.LLM_TIMEOUT_SECONDS)
 
 
 def _response_of(exc: BaseException):
@@ -156,7 +156,7 @@ class DirectGateway(Gateway):
     def __init__(
         self, base_url: str | None = None, api_key: str | None = None, timeout: float | None = None
     ):
-        self.base_url = base_url or getattr(settings, self.base_url_setting, "") or None
+        self.base_url = base_url or getattr(conf, self.base_url_setting, "") or None
         self.timeout = timeout
         self.client = self.make_client(require_key(self.name, api_key))
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django.conf import settings
 
+from llm.conf import conf
 from llm.gateways.http import error_from_httpx, transport_error
 from llm.gateways.payload import streamed_json_with_file
 
@@ -53,7 +53,7 @@ def post_with_file(
             url,
             content=chunks,
             headers=request_headers,
-            timeout=httpx.Timeout(timeout, connect=settings.LLM_CONNECT_TIMEOUT_SECONDS),
+            timeout=httpx.Timeout(timeout, connect=conf.LLM_CONNECT_TIMEOUT_SECONDS),
         )
     except httpx.TransportError as exc:
         raise transport_error(exc, route="direct", provider=provider) from exc
