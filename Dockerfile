@@ -9,7 +9,8 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.txt /tmp/requirements.txt
 # Runtime dependencies only (every one has a wheel for linux/amd64 and arm64: no compiler).
-RUN pip install --upgrade pip && pip install -r /tmp/requirements.txt
+# Hash-pinned (make lock): a release re-published with other bytes is refused.
+RUN pip install --require-hashes -r /tmp/requirements.txt
 
 FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \

@@ -6,16 +6,17 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate venv clean synth synth-test bench soak
+.PHONY: run test lint format migrate venv clean synth synth-test bench soak lock
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
 	  "Python 3.11 is needed: make PYTHON=/path/to/python3.11 …")'
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
 
+# Every requirements file is pinned with hashes (`make lock` regenerates them from the .in files):
+# pip refuses any file whose hash differs from the one locked, e.g. a re-published release.
 $(STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
-	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -27,6 +28,14 @@ migrate: venv
 run: migrate
 	$(PY) manage.py ensure_local_admin
 	$(PY) manage.py devserver 127.0.0.1:8000
+
+# Re-pin requirements*.txt and deploy/requirements.txt, with hashes, from their .in files (uv).
+LOCK = $(CURDIR)/$(VENV)/bin/uv pip compile -q --universal --python-version 3.11 --generate-hashes
+lock: venv
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
+	$(LOCK) requirements-litellm.in -o requirements-litellm.txt
+	cd deploy && $(LOCK) requirements.in -o requirements.txt
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -61,8 +70,7 @@ CDK_STAMP := $(CDK_VENV)/.installed
 
 $(CDK_STAMP): deploy/requirements.txt
 	$(PYTHON) -m venv $(CDK_VENV)
-	$(CDK_VENV)/bin/pip install -q --upgrade pip
-	$(CDK_VENV)/bin/pip install -q -r deploy/requirements.txt
+	$(CDK_VENV)/bin/pip install -q --require-hashes -r deploy/requirements.txt
 	touch $(CDK_STAMP)
 
 synth: $(CDK_STAMP)

@@ -61,7 +61,7 @@ def test_ports(resources):
 def test_litellm_image_is_pinned_to_requirements_litellm(resources):
     pinned = re.search(
         r"^litellm\[proxy\]==([\w.]+)$",
-        (REPO / "requirements-litellm.txt").read_text(),
+        (REPO / "requirements-litellm.in").read_text(),
         re.MULTILINE,
     ).group(1)
     assert container(resources, "LitellmTask")["Image"] == f"ghcr.io/berriai/litellm:v{pinned}"

@@ -21,9 +21,9 @@ def services(compose):
 
 
 def _pinned_litellm_version() -> str:
-    text = (REPO / "requirements-litellm.txt").read_text()
+    text = (REPO / "requirements-litellm.in").read_text()
     match = re.search(r"^litellm\[proxy\]==([\w.]+)$", text, re.MULTILINE)
-    assert match, "requirements-litellm.txt pins litellm[proxy]"
+    assert match, "requirements-litellm.in pins litellm[proxy]"
     return match.group(1)
 
 
