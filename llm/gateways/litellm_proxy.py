@@ -1,7 +1,7 @@
 """The LiteLLM proxy over plain httpx: OpenAI-shaped files and chat completions.
 
 One httpx.Client per base URL for the whole process (connection reuse); each method is exactly
-one HTTP call. Wire facts: ../shared/LITELLM.md.
+one HTTP call. Wire facts are checked against the real proxy by tests/llm/test_proxy_real.py.
 """
 
 from __future__ import annotations
