@@ -1,5 +1,6 @@
-"""Execution of a run: the claim, the lease (heartbeats, cancel), the attempts and the one
-terminal write, as the queue task calls it.
+"""Execution of a run, as the queue task calls it: claim, call the model (or the embedded
+route), verify, and the one terminal write (the lease: services/lease.py; the attempt rows and
+usage fields: services/attempts.py).
 
 Delivery is at least once (django-q2 re-delivers a task whose worker died; the sweeper re-queues
 runs whose heartbeat stopped), so execution is idempotent: a run is claimed by ONE conditional
@@ -11,29 +12,25 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-import uuid
-from collections.abc import Iterable
-from contextlib import contextmanager
-from decimal import Decimal
-from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from extraction import conf, queue
 from extraction.errors import RunErrorCode
-from extraction.models import ExtractionAttempt, ExtractionRun
+from extraction.models import ExtractionRun
 from extraction.services import durable
+from extraction.services.attempts import AttemptRecorder as _AttemptRecorder
+from extraction.services.attempts import route_fields as _route_fields
+from extraction.services.attempts import usage_fields as _usage_fields
 from extraction.services.files import DocumentFileCache, document_local_path
+from extraction.services.lease import Lease
+from extraction.services.lease import claim as _claim
 from extraction.verification.embedded_route import NO_PLAN, embedded_extract, embedded_plan
 from extraction.verification.service import run_verification_compute
-from extraction.webhooks.outbox import webhook_run_events_record
 from llm import errors as llm_errors
-from llm.cost import combined_source
-from llm.types import Attempt
 from remorai.errors import ApplicationError
 from remorai.logging import redact
 
@@ -47,195 +44,6 @@ def _llm_extract(**kwargs):
     from llm.service import extract
 
     return extract(**kwargs)
-
-
-class Lease:
-    """This execution's hold on a run: heartbeats, and notices cancel or a lost lease."""
-
-    def __init__(self, run_id, token: uuid.UUID):
-        self.run_id = run_id
-        self.token = token
-        self.lost = False
-        self.cancel_requested = False
-        self._lock = threading.Lock()
-        self.attempt: int | None = None  # the attempt count of this claim, once read
-        self.held = durable.HeldAttempts(run_id)  # attempt rows the database was away for
-
-    def _mine(self):
-        return ExtractionRun.objects.filter(
-            pk=self.run_id, lease_token=self.token, status=Status.RUNNING
-        )
-
-    def beat(self) -> bool:
-        """Record a heartbeat; False when the run should stop (cancelled, or no longer ours)."""
-        with self._lock:
-            if self.lost:
-                return False
-            if not self._mine().update(heartbeat_at=timezone.now()):
-                self.lost = True
-                return False
-            if self._mine().filter(cancel_requested=True).exists():
-                self.cancel_requested = True
-            return not self.cancel_requested
-
-    def should_continue(self) -> bool:
-        try:
-            return self.beat()
-        except durable.DB_UNAVAILABLE:  # cannot tell: go on, the answer will be held
-            logger.warning("run %s: heartbeat failed (database unavailable)", self.run_id)
-            return True
-
-    def finish(self, **fields) -> bool:
-        """Write the outcome (and the held attempt rows) if the run is still ours; False
-        (nothing written) otherwise. Retried through a database outage (services.durable)."""
-
-        def outbox():  # a terminal status writes its webhook outbox rows with it (#15)
-            webhook_run_events_record(
-                run_id=self.run_id,
-                status=fields.get("status"),
-                needs_review=bool(fields.get("needs_review")),
-            )
-
-        with self._lock:
-            written = durable.terminal_write(
-                run_id=self.run_id,
-                token=self.token,
-                # taken back while the database was away (unnoticed): still ours if unclaimed
-                attempt=None if self.lost else self.attempt,
-                fields=fields,
-                held=self.held,
-                with_write=outbox,
-            )
-            self.lost = not written
-            return written
-
-    @contextmanager
-    def heartbeating(self, interval: float):
-        """Heartbeat from a thread while one long call blocks the worker."""
-        stop = threading.Event()
-
-        def loop():
-            try:
-                while not stop.wait(interval):
-                    try:
-                        self.beat()
-                    except Exception:  # noqa: BLE001 - a missed beat must not kill the run
-                        logger.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=loop, name=f"heartbeat-{self.run_id}", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(timeout=interval + 5)
-
-
-def _claim(run_id) -> tuple[uuid.UUID, int] | None:
-    token = uuid.uuid4()
-    now = timezone.now()
-    claimed = (
-        ExtractionRun.objects.filter(pk=run_id, status=Status.QUEUED)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .update(
-            status=Status.RUNNING,
-            lease_token=token,
-            attempt_count=F("attempt_count") + 1,
-            started_at=now,
-            heartbeat_at=now,
-            not_before=None,
-        )
-    )
-    return token if claimed else None
-
-
-def _attempt_row(run_id, attempt: Attempt) -> ExtractionAttempt:
-    return ExtractionAttempt(
-        run_id=run_id,
-        route=attempt.route,
-        provider=attempt.provider,
-        model=attempt.model,
-        operation=attempt.operation,
-        started_at=attempt.started_at,
-        latency_ms=max(0, int(attempt.latency_ms)),
-        outcome=attempt.outcome,
-        http_status=attempt.http_status,
-        error_code=attempt.error_code[:64],
-        provider_code=attempt.provider_code[:128],
-        error_message=redact(attempt.error_message or "")[:500],
-        input_tokens=attempt.usage.input_tokens,
-        output_tokens=attempt.usage.output_tokens,
-        document_tokens=attempt.usage.document_tokens,
-        cost_usd=attempt.cost_usd,
-        request_id=attempt.request_id[:255],
-    )
-
-
-class _AttemptRecorder:
-    def __init__(self, run_id, held: durable.HeldAttempts | None = None):
-        self.run_id = run_id
-        self.recorded: list[Attempt] = []
-        self.held = held
-
-    def __call__(self, attempt: Attempt) -> None:
-        row = _attempt_row(self.run_id, attempt)
-        try:
-            row.save()
-        except durable.DB_UNAVAILABLE:
-            if self.held is None:
-                raise
-            # Written with the terminal write (its usage and cost must not be lost).
-            logger.warning("attempt of run %s held: database unavailable", self.run_id)
-            self.held.hold(row)
-        except Exception:  # noqa: BLE001 - history must never break the run
-            logger.warning("attempt of run %s not recorded", self.run_id, exc_info=True)
-        self.recorded.append(attempt)
-
-    def catch_up(self, attempts: Iterable[Attempt]) -> None:
-        """Record attempts the LLM layer reported only at the end."""
-        for attempt in attempts:
-            if attempt not in self.recorded:
-                self(attempt)
-
-
-def _sum(values) -> Any:
-    values = [v for v in values if v is not None]
-    return sum(values) if values else None
-
-
-def _usage_fields(attempts: Iterable[Attempt], generation=None) -> dict:
-    attempts = list(attempts)
-    fields = {
-        "input_tokens": _sum(a.usage.input_tokens for a in attempts),
-        "output_tokens": _sum(a.usage.output_tokens for a in attempts),
-        "document_tokens": _sum(a.usage.document_tokens for a in attempts),
-        "cost_usd": _sum(a.cost_usd for a in attempts),
-        "cost_source": combined_source(a.cost_source for a in attempts if a.cost_usd is not None),
-    }
-    if generation is not None:
-        for name in ("input_tokens", "output_tokens", "document_tokens"):
-            if fields[name] is None:
-                fields[name] = getattr(generation.usage, name)
-        if fields["cost_usd"] is None:
-            fields["cost_usd"] = generation.cost_usd
-            priced = generation.cost_usd is not None
-            fields["cost_source"] = generation.cost_source if priced else ""
-    if fields["cost_usd"] is not None:
-        fields["cost_usd"] = Decimal(fields["cost_usd"]).quantize(Decimal("0.000001"))
-    return fields
-
-
-def _route_fields(attempts: Iterable[Attempt]) -> dict:
-    """For a run that ends without an answer (failed, cancelled): the model and route of its
-    last model call, and whether the provider simulator took part; nothing when none was made."""
-    attempts = list(attempts)
-    calls = [a for a in attempts if a.operation in ("generate", "repair")]
-    fields = {"simulated": any(a.simulated for a in attempts)}
-    if calls:
-        fields.update(model_used=calls[-1].model, route=calls[-1].route)
-    return fields
 
 
 def _failed(code: str, message: str, provider_code: str = "", **extra) -> dict:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
-from extraction.services import execution
+from extraction.services import lease
 from extraction.services.execution import extraction_run_execute
 from extraction.services.profiles import UnknownModel
 from extraction.services.runs import (
@@ -255,7 +255,7 @@ def test_inline_transport_uploads_nothing(document, profile, enqueued, fake):
 def test_sweeper_requeues_a_run_whose_heartbeat_stopped(document, profile, enqueued, settings):
     settings.EXTRACTION_STALE_HEARTBEAT_SECONDS = 60
     run = enqueue(document, profile)
-    execution._claim(run.pk)
+    lease.claim(run.pk)
     old = timezone.now() - timedelta(seconds=61)
     ExtractionRun.objects.filter(pk=run.pk).update(heartbeat_at=old)
     enqueued.clear()
@@ -267,7 +267,7 @@ def test_sweeper_requeues_a_run_whose_heartbeat_stopped(document, profile, enque
 
 def test_sweeper_leaves_live_runs_alone(document, profile, enqueued, settings):
     run = enqueue(document, profile)
-    execution._claim(run.pk)
+    lease.claim(run.pk)
     assert extraction_runs_sweep() == {"requeued": 0, "reenqueued": 0}
     run.refresh_from_db()
     assert run.status == Status.RUNNING
@@ -310,7 +310,7 @@ def test_readyz_reports_the_queue(client, document, profile, enqueued):
 
 def test_sweeper_cancels_a_lost_run_whose_cancel_was_requested(document, profile, enqueued):
     run = enqueue(document, profile)
-    execution._claim(run.pk)
+    lease.claim(run.pk)
     ExtractionRun.objects.filter(pk=run.pk).update(
         cancel_requested=True, heartbeat_at=timezone.now() - timedelta(hours=1)
     )

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from extraction.models import ExtractionRun
-from extraction.services import execution
+from extraction.services import lease
 from extraction.services.execution import extraction_run_execute
 from extraction.services.runs import extraction_run_cancel, extraction_run_enqueue
 from extraction.services.sweeper import extraction_runs_sweep
@@ -99,7 +99,7 @@ def test_the_terminal_write_and_the_outbox_row_are_one_transaction(
     def outbox_fails(**kwargs):
         raise RuntimeError("outbox insert failed")
 
-    monkeypatch.setattr(execution, "webhook_run_events_record", outbox_fails)
+    monkeypatch.setattr(lease, "webhook_run_events_record", outbox_fails)
     run = enqueue(document)
     with pytest.raises(RuntimeError):
         extraction_run_execute(run_id=run.pk)
