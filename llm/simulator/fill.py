@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 
 from . import guess
+from .store import PAGE_BREAK
 from .values import coerce, empty_value, parse_date
 
 __all__ = ["fill_schema", "label_pairs", "normalise_schema", "parse_date", "violate"]
@@ -203,22 +204,42 @@ class Filler:
         names = {words(name): name for name in (item_schema.get("properties") or {}) if words(name)}
         if not names:
             return []
-        groups: list[list[tuple[tuple[str, ...], str]]] = []
+        groups: list[tuple[int, list[tuple[tuple[str, ...], str]]]] = []
         current: list[tuple[tuple[str, ...], str]] = []
-        for label, value in self.pairs:
+        for page, (label, value) in self.paged_pairs():
             if label not in names:
                 continue
             if any(seen == label for seen, _ in current):
-                groups.append(current)
                 current = []
+            if not current:
+                groups.append((page, current))
             current.append((label, value))
-        if current:
-            groups.append(current)
+        page_field = self.page_field(item_schema)
         items = []
-        for group in groups:
+        for page, group in groups:
             text = "\n".join(f"{' '.join(label)}: {value}" for label, value in group)
-            items.append(Filler(text, self.root, nested=True).fill(item_schema, ()))
+            item = Filler(text, self.root, nested=True).fill(item_schema, ())
+            if page_field and isinstance(item, dict) and not item.get(page_field):
+                item[page_field] = page  # the page of the file the item was read on
+            items.append(item)
         return items
+
+    def paged_pairs(self):
+        """(page of the file, pair) for the label pairs of each page (form-feed separated)."""
+        if PAGE_BREAK not in self.text:
+            return [(1, pair) for pair in self.pairs]
+        return [
+            (number, pair)
+            for number, page_text in enumerate(self.text.split(PAGE_BREAK), start=1)
+            for pair in label_pairs(page_text)
+        ]
+
+    def page_field(self, item_schema: dict) -> str | None:
+        """An integer item property that asks for the item's page ("page", "source_page")."""
+        for name, prop in (item_schema.get("properties") or {}).items():
+            if words(name)[-1:] == ("page",) and "integer" in self.types(prop):
+                return name
+        return None
 
     def lookup_amount(self, name_candidates: list[tuple[str, ...]]) -> str | None:
         """A number at the end of a line that starts with the name ("Total TTC 56,02 €")."""

@@ -18,6 +18,7 @@ GEMINI_TTL_SECONDS = 48 * 3600
 # Answers are filled from the first pages only: a 1,000-page file must not cost a minute of pypdf.
 MAX_TEXT_PAGES = 20
 TEXT_CACHE_SIZE = 256
+PAGE_BREAK = "\f"
 
 
 @dataclass
@@ -186,7 +187,10 @@ class FileStore:
 
 
 def pdf_text(stream) -> tuple[str, int]:
-    """(text of the first MAX_TEXT_PAGES pages, page count); unreadable input gives ("", 0)."""
+    """(text of the first MAX_TEXT_PAGES pages, page count); unreadable input gives ("", 0).
+
+    Pages are separated by a form feed (PAGE_BREAK): a line break to line-based matching, and
+    what tells the filler on which page of the file an item was found."""
     try:
         reader = pypdf.PdfReader(stream)
         if reader.is_encrypted:
@@ -199,6 +203,6 @@ def pdf_text(stream) -> tuple[str, int]:
                 pages.append(page.extract_text() or "")
             except Exception:  # noqa: BLE001 - a bad page must not break the simulator
                 pages.append("")
-        return "\n".join(pages), len(reader.pages)
+        return PAGE_BREAK.join(pages), len(reader.pages)
     except Exception:  # noqa: BLE001
         return "", 0
