@@ -132,6 +132,11 @@ class InvalidProfileSchema(ApplicationError):
     default_detail = "The profile's schema is not a valid JSON Schema (Draft 2020-12)."
 
 
+class InvalidSegmenting(ApplicationError):
+    code = "invalid_segmenting"
+    default_detail = "The profile's segmenting settings are invalid."
+
+
 class UnknownCheck(ApplicationError):
     code = "unknown_check"
     status_code = 422

@@ -88,6 +88,8 @@ class UploadedFile(models.Model):
     # While uploading: the lease token of the run uploading it. A run waiting for this upload
     # takes over at once when that run no longer holds its lease (its worker died).
     upload_lease = models.UUIDField(null=True, blank=True)
+    # A segment's copy (#14): the document's pages "first-last" cut as a sub-PDF; "" = the whole.
+    pages = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -96,9 +98,9 @@ class UploadedFile(models.Model):
             # At most one live copy per (document, route, provider): the second uploader of the
             # same document waits for the first instead of uploading again.
             models.UniqueConstraint(
-                fields=["document", "route", "provider"],
+                fields=["document", "route", "provider", "pages"],
                 condition=Q(state__in=["uploading", "active"]),
-                name="uploadedfile_one_live_copy",
+                name="uploadedfile_one_live_copy_per_pages",
             )
         ]
         indexes = [models.Index(fields=["state", "expires_at"], name="uploadedfile_state_exp")]
@@ -120,6 +122,8 @@ class ExtractionProfile(models.Model):
     fallback_models = models.JSONField(default=list, blank=True)
     # Names of rules from extraction.verification.checks applied to each succeeded run.
     checks = models.JSONField(default=list, blank=True)
+    # Long documents (#14): segmented arrays, other fields, map-reduce (extraction.segmenting).
+    segmenting = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -181,6 +185,7 @@ class ExtractionRun(models.Model):
     profile_version = models.PositiveIntegerField()
     instructions = models.TextField()
     schema = models.JSONField()
+    segmenting = models.JSONField(default=dict, blank=True)
     requested_model = models.CharField(max_length=128)
     fallback_models = models.JSONField(default=list, blank=True)
     transport = models.CharField(max_length=16, choices=Transport.choices, default=Transport.FILE)
@@ -198,6 +203,8 @@ class ExtractionRun(models.Model):
     error_provider_code = models.CharField(max_length=128, blank=True)  # the provider's own
     # Things the caller should know that did not fail the run: [{"code", "message"}].
     warnings = models.JSONField(default=list, blank=True)
+    # A segmented or map-reduced run (#14): its calls by page range and each item's page.
+    segments = models.JSONField(null=True, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     document_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -104,3 +104,11 @@ PROFILES = [
         "fallback_models": ["anthropic/claude-sonnet-4-6", "openai/gpt-4o"],
     },
 ]
+
+# Long-document settings of the seeded profiles (extraction.segmenting; set by migration 0016,
+# unless an operator already changed them): invoice lines in segments of 10 pages + 1 shared,
+# summaries of documents over every model's limits map-reduced over 50-page segments.
+SEGMENTING = {
+    "invoice": {"arrays": {"line_items": {"mode": "segmented", "pages": 10, "overlap": 1}}},
+    "summary": {"map_reduce": {"pages": 50}},
+}

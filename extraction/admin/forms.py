@@ -8,7 +8,12 @@ from django.core.exceptions import ValidationError
 from extraction.errors import UploadTooLarge
 from extraction.models import Document, ExtractionProfile, ExtractionRun, Transport
 from extraction.services.intake import document_ingest
-from extraction.services.profiles import model_check, profile_checks_check, profile_schema_check
+from extraction.services.profiles import (
+    model_check,
+    profile_checks_check,
+    profile_schema_check,
+    profile_segmenting_check,
+)
 from extraction.uploads import request_upload_too_large
 from remorai.errors import ApplicationError
 
@@ -97,18 +102,39 @@ class ExtractionProfileForm(forms.ModelForm):
             "default_model",
             "fallback_models",
             "checks",
+            "segmenting",
         ]
         field_classes = {
             "schema": DepthSafeJSONField,
             "fallback_models": DepthSafeJSONField,
             "checks": DepthSafeJSONField,
+            "segmenting": DepthSafeJSONField,
         }
         widgets = {
             "schema": PrettyJSONWidget(attrs={"rows": 20, "cols": 90}),
             "fallback_models": forms.Textarea(attrs={"rows": 2, "cols": 90}),
             "checks": forms.Textarea(attrs={"rows": 3, "cols": 90}),
+            "segmenting": PrettyJSONWidget(attrs={"rows": 6, "cols": 90}),
         }
-        help_texts = {"checks": 'A JSON list of check names, e.g. ["totals_add_up"].'}
+        help_texts = {
+            "checks": 'A JSON list of check names, e.g. ["totals_add_up"].',
+            "segmenting": (
+                'Long documents, e.g. {"arrays": {"line_items": {"mode": "segmented", "pages": '
+                '10, "overlap": 1}}, "other_fields": {"first_pages": 2, "last_pages": 1}} or '
+                '{"map_reduce": {"pages": 50}} (README: Long documents). {} = one call.'
+            ),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        schema, segmenting = cleaned.get("schema"), cleaned.get("segmenting") or {}
+        if isinstance(schema, dict):
+            try:
+                profile_segmenting_check(segmenting=segmenting, schema=schema)
+            except ApplicationError as exc:
+                self.add_error("segmenting", exc.detail)
+        cleaned["segmenting"] = segmenting
+        return cleaned
 
     def clean_checks(self):
         checks = self.cleaned_data.get("checks") or []

@@ -30,6 +30,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "default_model",
             "fallback_models",
             "checks",
+            "segmenting",
             "version",
             "updated_at",
         ]

@@ -20,6 +20,7 @@ _VERSIONED_FIELDS = (
     "default_model",
     "fallback_models",
     "checks",
+    "segmenting",
 )
 
 
@@ -73,11 +74,24 @@ def profile_checks_check(*, checks) -> None:
         )
 
 
+def profile_segmenting_check(*, segmenting, schema) -> None:
+    """Raise InvalidSegmenting unless `segmenting` is valid for `schema` (extraction.segmenting)."""
+    from extraction import segmenting as settings
+
+    settings.parse(segmenting, schema=schema)
+
+
 def _check(
-    *, schema, default_model: str, fallback_models: Sequence[str], checks: Sequence[str] = ()
+    *,
+    schema,
+    default_model: str,
+    fallback_models: Sequence[str],
+    checks: Sequence[str] = (),
+    segmenting=None,
 ) -> None:
     profile_schema_check(schema=schema)
     profile_checks_check(checks=checks)
+    profile_segmenting_check(segmenting=segmenting, schema=schema)
     if not isinstance(fallback_models, list | tuple) or not all(
         isinstance(m, str) for m in fallback_models
     ):
@@ -96,12 +110,14 @@ def extraction_profile_create(
     default_model: str,
     fallback_models: Sequence[str] = (),
     checks: Sequence[str] = (),
+    segmenting: dict | None = None,
 ) -> ExtractionProfile:
     _check(
         schema=schema,
         default_model=default_model,
         fallback_models=fallback_models,
         checks=checks,
+        segmenting=segmenting,
     )
     profile = ExtractionProfile(
         slug=slug,
@@ -111,6 +127,7 @@ def extraction_profile_create(
         default_model=default_model,
         fallback_models=list(fallback_models),
         checks=list(checks),
+        segmenting=segmenting or {},
         version=1,
     )
     profile.full_clean()
@@ -136,6 +153,7 @@ def extraction_profile_update(*, profile: ExtractionProfile, **changes) -> Extra
         default_model=profile.default_model,
         fallback_models=profile.fallback_models,
         checks=profile.checks,
+        segmenting=profile.segmenting,
     )
     profile.version += 1
     profile.save(update_fields=[*changed, "version", "updated_at"])

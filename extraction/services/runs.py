@@ -68,6 +68,7 @@ def run_snapshot(
         "profile_version": profile.version,
         "instructions": profile.instructions,
         "schema": profile.schema,
+        "segmenting": profile.segmenting or {},
         "requested_model": model,
         "fallback_models": _fallbacks_for(profile=profile, model=model),
         "transport": transport,

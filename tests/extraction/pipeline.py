@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from pypdf import PdfReader
 
 from extraction.models import Document, ExtractionProfile
-from extraction.profile_seeds import PROFILES
+from extraction.profile_seeds import PROFILES, SEGMENTING
 from llm.types import Attempt, Generation, RemoteFile, Usage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,8 @@ def make_document(owner, path: Path = INVOICE_PDF, *, name: str | None = None) -
 def seeded_profile(slug: str = "invoice") -> ExtractionProfile:
     """The seeded profile (re-created when a transactional test flushed the migration's rows)."""
     spec = next(p for p in PROFILES if p["slug"] == slug)
-    profile, _ = ExtractionProfile.objects.get_or_create(slug=slug, defaults=spec)
+    defaults = {**spec, "segmenting": SEGMENTING.get(slug, {})}
+    profile, _ = ExtractionProfile.objects.get_or_create(slug=slug, defaults=defaults)
     return profile
 
 
