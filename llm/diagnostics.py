@@ -11,6 +11,7 @@ from pypdf import PdfWriter
 from llm.catalog import get_model, model_names
 from llm.conf import conf
 from llm.errors import LLMError
+from llm.gateways import get_gateway
 from llm.routing import proxy_configured
 from llm.secrets import has_api_key
 from llm.types import GenerationRequest
@@ -71,15 +72,9 @@ def route_statuses(*, models: list[str] | None = None, live: bool = False) -> li
     return statuses
 
 
-def _gateway(route: str, provider: str):
-    from llm.gateways import get_gateway
-
-    return get_gateway(route, provider)
-
-
 def _health(route: str, provider: str) -> tuple[bool, str]:
     try:
-        ok, detail = _gateway(route, provider).health()
+        ok, detail = get_gateway(route, provider).health()
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         return False, f"{type(exc).__name__}: {redact(str(exc))[:200]}"
     return ok, redact(detail)
@@ -98,7 +93,7 @@ def _live(route: str, provider: str, model: str, pdf: Path) -> tuple[bool, str]:
         timeout=conf.LLM_TIMEOUT_SECONDS,
     )
     try:
-        generation = _gateway(route, provider).generate(request)
+        generation = get_gateway(route, provider).generate(request)
         validate_generation(generation, LIVE_SCHEMA)
     except LLMError as exc:
         status = f"HTTP {exc.http_status} " if exc.http_status else ""

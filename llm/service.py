@@ -31,6 +31,7 @@ from llm.errors import (
     RetryLater,
     RouteUnavailable,
 )
+from llm.gateways import get_gateway
 from llm.gateways.base import Gateway
 from llm.routing import Route, plan
 from llm.types import Attempt, Generation, GenerationRequest, RemoteFile
@@ -57,12 +58,6 @@ class ExtractionOutcome:
     model_used: str
     attempts: tuple[Attempt, ...]
     repaired: bool
-
-
-def get_gateway(route: Route) -> Gateway:
-    from llm.gateways import get_gateway as gateway_for
-
-    return gateway_for(route.route, route.provider)
 
 
 def _ignore(attempt: Attempt) -> None:
@@ -182,7 +177,7 @@ class _Run:
         )
 
     def on_route(self, route: Route) -> ExtractionOutcome:
-        gateway = get_gateway(route)
+        gateway = get_gateway(route.route, route.provider)
         self.remote, self.reuploaded = None, False
         self.remote = self.remote_file(route, gateway)
         request = GenerationRequest(

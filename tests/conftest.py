@@ -3,6 +3,7 @@ from rest_framework.test import APIClient
 
 # Fixture modules shared by several test packages.
 pytest_plugins = [
+    "tests.fixtures.gateways",
     "tests.fixtures.litellm",
     "tests.fixtures.simulator",
     "tests.fixtures.webhooks",

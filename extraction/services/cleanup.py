@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from extraction.errors import RemoteCopyInUse, RemoteCopyNotDeletable
 from extraction.models import ExtractionRun, UploadedFile
+from llm.gateways import get_gateway
 from remorai.errors import ApplicationError
 from remorai.logging import redact
 
@@ -71,13 +72,6 @@ class CleanupReport:
         }
 
 
-def _get_gateway(route: str, provider: str):
-    # Imported late: the LLM layer is optional for reading the report in a dry run.
-    from llm.gateways import get_gateway
-
-    return get_gateway(route, provider)
-
-
 def _active_run_exists():
     return Exists(
         ExtractionRun.objects.filter(
@@ -118,7 +112,7 @@ def _document_has_active_run(uploaded_file: UploadedFile) -> bool:
 
 
 def _delete_at_provider(uploaded_file: UploadedFile) -> None:
-    gateway = _get_gateway(uploaded_file.route, uploaded_file.provider)
+    gateway = get_gateway(uploaded_file.route, uploaded_file.provider)
     gateway.delete(uploaded_file.remote_id, model=uploaded_file.model_group)
 
 
@@ -163,10 +157,9 @@ def uploaded_file_reconcile(*, uploaded_file: UploadedFile) -> str:
         return uploaded_file.state
     gone = uploaded_file.expires_at is not None and uploaded_file.expires_at <= now
     if not gone:
-        gateway = _get_gateway(uploaded_file.route, uploaded_file.provider)
-        list_files = getattr(gateway, "list_files", None)
-        if list_files is not None:
-            listed = {f.id: f for f in list_files()}
+        gateway = get_gateway(uploaded_file.route, uploaded_file.provider)
+        if gateway.lists_files:
+            listed = {f.id: f for f in gateway.list_files()}
             remote = listed.get(uploaded_file.remote_id)
             if remote is None:
                 gone = True
@@ -271,12 +264,11 @@ def _provider_pairs(providers):
 def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None:
     for route, provider in _provider_pairs(providers):
         try:
-            gateway = _get_gateway(route, provider)
+            gateway = get_gateway(route, provider)
         except Exception as exc:
             report.add(CleanupRow(route, provider, "", 0, "orphan", "error", detail=str(exc)))
             continue
-        list_files = getattr(gateway, "list_files", None)
-        if list_files is None:
+        if not gateway.lists_files:
             report.add(
                 CleanupRow(
                     route,
@@ -312,7 +304,7 @@ def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None
             .values_list("remote_id", flat=True)
         )
         try:
-            held = list(list_files())
+            held = list(gateway.list_files())
         except Exception as exc:
             detail = redact(f"{type(exc).__name__}: {exc}")[:500]
             report.add(CleanupRow(route, provider, "", 0, "orphan", "error", detail=detail))

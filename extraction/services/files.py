@@ -22,6 +22,7 @@ from django.utils import timezone
 from extraction import conf
 from extraction.errors import DocumentGone, RemoteCopyUnavailable
 from extraction.models import Document, UploadedFile
+from llm.gateways import get_gateway
 from llm.types import RemoteFile
 from remorai.logging import redact
 
@@ -154,21 +155,13 @@ def document_local_path(document: Document) -> Iterator[Path]:
         yield target
 
 
-def _gateway(*, route: str, provider: str):
-    from llm.gateways import get_gateway
-
-    return get_gateway(route, provider)
-
-
 def uploaded_files_delete_remote(*, ids: list[int]) -> int:
     """Delete these remote copies at their providers; returns how many are now deleted."""
     deleted = 0
     for row in UploadedFile.objects.filter(pk__in=ids, state__in=[State.ACTIVE, State.EXPIRED]):
         try:
             if row.remote_id:
-                _gateway(route=row.route, provider=row.provider).delete(
-                    row.remote_id, model=row.model_group
-                )
+                get_gateway(row.route, row.provider).delete(row.remote_id, model=row.model_group)
         except Exception as exc:  # noqa: BLE001 - kept for a later cleanup, never fatal here
             logger.warning("remote copy %s not deleted: %s", row.pk, redact(str(exc)))
             UploadedFile.objects.filter(pk=row.pk).update(last_error=redact(str(exc))[:500])

@@ -1,13 +1,19 @@
-"""Ways of reaching models. get_gateway(route, provider) is how everyone else obtains one."""
+"""Ways of reaching models. get_gateway(route, provider) is how everyone else obtains one;
+gateways_from(factory) is the one place to put other gateways in their stead (tests, tools)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from llm.gateways.base import Gateway
 
+GatewayFactory = Callable[[str, str], Gateway]
+
 _cache: dict[tuple, Gateway] = {}
 _lock = threading.Lock()
+_factory: GatewayFactory | None = None
 
 
 def get_gateway(route: str, provider: str) -> Gateway:
@@ -17,6 +23,9 @@ def get_gateway(route: str, provider: str) -> Gateway:
     Instances are cached per configuration (base URL and key), so a rotated key or a changed
     setting gives a fresh one; clients and their connections are reused otherwise.
     """
+    factory = _factory
+    if factory is not None:
+        return factory(route, provider)
     from llm.conf import conf
     from llm.errors import ConfigurationError
     from llm.secrets import get_api_key
@@ -37,6 +46,18 @@ def get_gateway(route: str, provider: str) -> Gateway:
                 gateway = _build(key)
                 _cache[key] = gateway
     return gateway
+
+
+@contextmanager
+def gateways_from(factory: GatewayFactory) -> Iterator[None]:
+    """Inside the block, every get_gateway(route, provider) returns factory(route, provider),
+    in every thread."""
+    global _factory
+    previous, _factory = _factory, factory
+    try:
+        yield
+    finally:
+        _factory = previous
 
 
 def reset_gateways() -> None:

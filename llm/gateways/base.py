@@ -19,6 +19,8 @@ class Gateway(abc.ABC):
     route: RouteName
     #: the provider this gateway talks to ("openai", "gemini", "anthropic"), or "litellm"
     name: str
+    #: whether list_files() can enumerate the files held remotely (the proxy's API cannot)
+    lists_files: bool = False
 
     @abc.abstractmethod
     def upload(self, path: Path, filename: str, mime: str, *, model: str) -> RemoteFile:
@@ -31,6 +33,10 @@ class Gateway(abc.ABC):
     @abc.abstractmethod
     def generate(self, request: GenerationRequest) -> Generation:
         """One generation call with the document (by file id or inline) and a JSON schema."""
+
+    def list_files(self) -> list[RemoteFile]:
+        """Every file the account holds remotely; only where `lists_files` is true."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list remote files")
 
     @abc.abstractmethod
     def health(self) -> tuple[bool, str]:

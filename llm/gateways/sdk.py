@@ -147,10 +147,11 @@ class DirectGateway(Gateway):
     """What the three direct gateways share: host from settings, key, SDK client, delete, health.
 
     Subclasses name their `base_url_setting` and implement make_client(api_key), delete_file(id)
-    and list_models() (the cheap call health() makes).
+    and list_models() (the cheap call health() makes); each provider's Files API lists files.
     """
 
     route = "direct"
+    lists_files = True
     base_url_setting: str
 
     def __init__(

@@ -9,7 +9,6 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 
 from extraction.models import Document, UploadedFile
-from extraction.services import files as files_service
 from extraction.services.documents import document_delete
 from extraction.services.files import DocumentFileCache
 from extraction.services.profiles import (
@@ -19,6 +18,7 @@ from extraction.services.profiles import (
 )
 from llm.types import RemoteFile
 from tests.extraction.pipeline import make_document, seeded_profile
+from tests.fixtures.gateways import FakeGateway
 
 State = UploadedFile.State
 
@@ -152,15 +152,9 @@ def test_two_runs_needing_the_same_copy_upload_it_once(user, settings):
 
 @pytest.mark.django_db
 def test_deleting_a_document_deletes_its_remote_copies_after_commit(
-    user, monkeypatch, django_capture_on_commit_callbacks
+    user, gateways, django_capture_on_commit_callbacks
 ):
-    deleted = []
-
-    class Gateway:
-        def delete(self, remote_id, *, model):
-            deleted.append((remote_id, model))
-
-    monkeypatch.setattr(files_service, "_gateway", lambda route, provider: Gateway())
+    provider = gateways.use(FakeGateway())
     document = make_document(user)
     stored = document.file.name
     storage = document.file.storage
@@ -168,10 +162,10 @@ def test_deleting_a_document_deletes_its_remote_copies_after_commit(
     remote = get(cache, Uploader())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         document_delete(document=document)
-    assert deleted == []  # nothing happens before commit
+    assert provider.deletes == []  # nothing happens before commit
     for callback in callbacks:
         callback()
-    assert deleted == [(remote.id, "gemini/gemini-2.5-flash")]
+    assert provider.deletes == [(remote.id, "gemini/gemini-2.5-flash")]
     row = UploadedFile.objects.get()
     assert row.state == State.DELETED and row.deleted_at and row.document_id is None
     assert not Document.objects.exists()

@@ -1,65 +1,16 @@
-"""Fakes of the outside world for unit tests of the policy layer: gateways and the file cache."""
+"""Fakes for unit tests of the policy layer: the file cache, and the settings they run under
+(the fake gateway: tests/fixtures/gateways.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 
 from llm import secrets
-from llm.gateways.base import Gateway
-from llm.types import Generation, GenerationRequest, RemoteFile, Usage
-
-SCHEMA = {
-    "type": "object",
-    "properties": {"invoice_number": {"type": ["string", "null"]}, "total": {"type": "number"}},
-    "required": ["invoice_number", "total"],
-    "additionalProperties": False,
-}
-GOOD = {"invoice_number": "INV-1", "total": 12.5}
-
-
-def answer(data=GOOD, **kwargs) -> Generation:
-    kwargs.setdefault("usage", Usage(input_tokens=1000, output_tokens=100))
-    return Generation(text=json.dumps(data), model="fake", **kwargs)
-
-
-class FakeGateway(Gateway):
-    """Answers from a script: each item is a Generation to return or an exception to raise."""
-
-    def __init__(self, route: str, name: str, script=(), upload_script=()):
-        self.route = route
-        self.name = name
-        self.script = list(script)
-        self.upload_script = list(upload_script)
-        self.requests: list[GenerationRequest] = []
-        self.uploads: list[str] = []
-        self.deleted: list[str] = []
-
-    def upload(self, path: Path, filename: str, mime: str, *, model: str) -> RemoteFile:
-        step = self.upload_script.pop(0) if self.upload_script else None
-        if isinstance(step, BaseException):
-            raise step
-        remote = RemoteFile(id=f"file-{self.name}-{len(self.uploads) + 1}", bytes=10)
-        self.uploads.append(remote.id)
-        return remote
-
-    def delete(self, remote_id: str, *, model: str) -> None:
-        self.deleted.append(remote_id)
-
-    def generate(self, request: GenerationRequest) -> Generation:
-        self.requests.append(request)
-        step = self.script.pop(0) if self.script else answer()
-        if isinstance(step, BaseException):
-            raise step
-        return step
-
-    def health(self) -> tuple[bool, str]:
-        return True, "fake"
+from llm.types import RemoteFile
 
 
 @dataclass

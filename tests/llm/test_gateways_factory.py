@@ -3,7 +3,7 @@
 import pytest
 
 from llm.errors import ConfigurationError
-from llm.gateways import get_gateway, reset_gateways
+from llm.gateways import gateways_from, get_gateway, reset_gateways
 from llm.gateways.anthropic import AnthropicDirect
 from llm.gateways.gemini import GeminiDirect
 from llm.gateways.litellm_proxy import LiteLLMProxy
@@ -91,3 +91,19 @@ def test_no_key_in_any_repr():
     ):
         text = repr(gateway)
         assert "factory" not in text, text
+
+
+def test_gateways_from_puts_other_gateways_in_place_until_the_block_ends():
+    stand_in = object()
+    with gateways_from(lambda route, provider: stand_in):
+        assert get_gateway("proxy", "openai") is stand_in
+        assert get_gateway("direct", "nobody") is stand_in  # the factory decides, not the table
+    assert get_gateway("proxy", "openai") is not stand_in
+
+
+def test_only_the_direct_gateways_can_list_remote_files():
+    proxy = get_gateway("proxy", "openai")
+    assert not proxy.lists_files
+    with pytest.raises(NotImplementedError):
+        proxy.list_files()
+    assert all(get_gateway("direct", p).lists_files for p in ("openai", "gemini", "anthropic"))

@@ -3,11 +3,12 @@ import socket
 import pytest
 from django.core.management import CommandError, call_command
 
-from llm import diagnostics, health
+from llm import health
 from llm.errors import RetryableError
 from llm.types import Generation
 from remorai.health import READINESS_CHECKS
-from tests.llm.fakes import FakeGateway, llm_settings  # noqa: F401
+from tests.fixtures.gateways import FakeGateway
+from tests.llm.fakes import llm_settings  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("llm_settings")
 
@@ -16,15 +17,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class Healthy(FakeGateway):
-    def __init__(self, route, name, ok=True, script=()):
-        super().__init__(route, name, script)
-        self.ok = ok
-
-    def health(self):
-        return self.ok, "fake ready" if self.ok else "fake down"
 
 
 def check(*args):
@@ -71,16 +63,10 @@ def test_profiles_on_retired_or_retiring_models_are_flagged(settings):
     assert "profile invoice" not in out  # the seeded profiles were moved off 4-5
 
 
-def test_table_lists_every_route_with_key_and_reachability(settings, monkeypatch):
+def test_table_lists_every_route_with_key_and_reachability(settings, gateways):
     settings.ANTHROPIC_API_KEY = ""
-    gateways = {("proxy", "litellm"): Healthy("proxy", "litellm", ok=False)}
-    monkeypatch.setattr(
-        diagnostics,
-        "_gateway",
-        lambda route, provider: gateways.setdefault(
-            (route, "litellm" if route == "proxy" else provider), Healthy(route, provider)
-        ),
-    )
+    for provider in ("openai", "anthropic"):
+        gateways.script("proxy", provider, healthy=False)
     code, out = check("--model", "openai/gpt-4o", "--model", "anthropic/claude-haiku-4-5")
     assert code == 0
     lines = out.splitlines()
@@ -92,32 +78,23 @@ def test_table_lists_every_route_with_key_and_reachability(settings, monkeypatch
     assert "1 of 4 routes can serve" in out
 
 
-def test_live_makes_one_tiny_completion_per_route(settings, monkeypatch):
+def test_live_makes_one_tiny_completion_per_route(settings, gateways):
     settings.LITELLM_BASE_URL = ""
-    made = {}
-
-    def gateway(route, provider):
-        script = [Generation(text='{"ok": true}', model="m", simulated=True)]
-        if provider == "gemini":
-            script = [RetryableError("overloaded", http_status=503)]
-        return made.setdefault(provider, Healthy(route, provider, script=script))
-
-    monkeypatch.setattr(diagnostics, "_gateway", gateway)
+    openai = gateways.script(
+        "direct", "openai", Generation(text='{"ok": true}', model="m", simulated=True)
+    )
+    gateways.script("direct", "gemini", RetryableError("overloaded", http_status=503))
     code, out = check("--live", "--model", "openai/gpt-4o", "--model", "gemini/gemini-2.5-flash")
     assert code == 0
     assert "LIVE" in out.splitlines()[0]
     assert "(simulated)" in out and "HTTP 503 provider_retryable" in out
-    request = made["openai"].requests[0]
+    request = openai.requests[0]
     assert request.transport == "inline" and request.path.name == "llm-check.pdf"
 
 
-def test_live_failure_everywhere_exits_non_zero(settings, monkeypatch):
+def test_live_failure_everywhere_exits_non_zero(settings, gateways):
     settings.LITELLM_BASE_URL = ""
-    monkeypatch.setattr(
-        diagnostics,
-        "_gateway",
-        lambda route, provider: Healthy(route, provider, script=[Generation(text="no", model="m")]),
-    )
+    gateways.use(FakeGateway(script=[Generation(text="no", model="m")]))
     code, out = check("--live", "--model", "openai/gpt-4o")
     assert code == 1 and "invalid_json" in out
 

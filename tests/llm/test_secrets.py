@@ -10,12 +10,14 @@ from moto import mock_aws
 
 from extraction.models import ExtractionAttempt, ExtractionRun
 from extraction.services import execution, runs
-from llm import secrets, service
+from llm import secrets
 from llm.errors import ConfigurationError, RequestRejected, RetryableError
+from llm.gateways import gateways_from
 from llm.secrets import check_secrets, get_api_key
 from remorai.logging import RedactSecretsFilter
 from tests.extraction.pipeline import make_document, seeded_profile
-from tests.llm.fakes import FakeGateway, answer, llm_settings  # noqa: F401
+from tests.fixtures.gateways import FakeGateway
+from tests.llm.fakes import llm_settings  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("llm_settings")
 
@@ -131,7 +133,7 @@ def console_lines():
 
 @pytest.mark.django_db
 def test_keys_appear_in_no_log_line_exception_attempt_or_stored_row(
-    aws, settings, caplog, console_lines, monkeypatch, user
+    aws, settings, caplog, console_lines, user
 ):
     store(aws, FAKE_KEYS)
     settings.LLM_SECRETS_ID = SECRET_ID
@@ -140,7 +142,7 @@ def test_keys_appear_in_no_log_line_exception_attempt_or_stored_row(
     openai_key, gemini_key = FAKE_KEYS["OPENAI_API_KEY"], FAKE_KEYS["GEMINI_API_KEY"]
 
     # Providers echo the key back in their errors (OpenAI does: "Incorrect API key provided").
-    gateways = {
+    fakes = {
         "openai": FakeGateway(
             "direct",
             "openai",
@@ -153,11 +155,10 @@ def test_keys_appear_in_no_log_line_exception_attempt_or_stored_row(
         ),
     }
 
-    def gateway_for(route):
-        logging.getLogger("llm.test").warning("using key %s", get_api_key(route.provider))
-        return gateways[route.provider]
+    def gateway_for(route, provider):
+        logging.getLogger("llm.test").warning("using key %s", get_api_key(provider))
+        return fakes[provider]
 
-    monkeypatch.setattr(service, "get_gateway", gateway_for)
     settings.LLM_RETRY_BASE_SECONDS = 0
     run = runs.extraction_run_enqueue(
         document=make_document(user),
@@ -166,7 +167,7 @@ def test_keys_appear_in_no_log_line_exception_attempt_or_stored_row(
         trigger="api",
     )
     ExtractionRun.objects.filter(pk=run.pk).update(fallback_models=["gemini/gemini-2.5-flash"])
-    with caplog.at_level(logging.DEBUG):
+    with gateways_from(gateway_for), caplog.at_level(logging.DEBUG):
         status = execution.extraction_run_execute(run_id=run.pk)
     assert status == ExtractionRun.Status.FAILED
 

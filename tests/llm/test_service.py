@@ -19,31 +19,11 @@ from llm.errors import (
     RouteUnavailable,
 )
 from llm.types import Generation
-from tests.llm.fakes import GOOD, SCHEMA, FakeGateway, MemoryFileCache, answer, llm_settings  # noqa: F401
+from tests.fixtures.gateways import GOOD, SCHEMA, answer
+from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("llm_settings")
 PDF = Path(__file__)  # any file: fake gateways never read it
-
-
-@pytest.fixture
-def gateways(monkeypatch):
-    made: dict[tuple[str, str], FakeGateway] = {}
-
-    def gateway_for(route):
-        key = (route.route, route.provider)
-        if key not in made:
-            made[key] = FakeGateway(route.route, route.gateway)
-        return made[key]
-
-    monkeypatch.setattr(service, "get_gateway", gateway_for)
-
-    def script(route, provider, *steps, uploads=()):
-        made[(route, provider)] = FakeGateway(
-            route, "litellm" if route == "proxy" else provider, steps, uploads
-        )
-        return made[(route, provider)]
-
-    return script
 
 
 def extract(files=None, **kwargs):
@@ -62,7 +42,7 @@ def extract(files=None, **kwargs):
 
 
 def test_success_on_the_proxy_uploads_once_and_validates(gateways):
-    proxy = gateways("proxy", "openai", answer())
+    proxy = gateways.script("proxy", "openai", answer())
     files = MemoryFileCache()
     seen = []
     outcome = extract(files=files, on_attempt=seen.append)
@@ -81,7 +61,7 @@ def test_success_on_the_proxy_uploads_once_and_validates(gateways):
 
 
 def test_a_cached_remote_file_is_reused(gateways):
-    proxy = gateways("proxy", "openai", answer(), answer())
+    proxy = gateways.script("proxy", "openai", answer(), answer())
     files = MemoryFileCache()
     extract(files=files)
     outcome = extract(files=files)
@@ -90,7 +70,7 @@ def test_a_cached_remote_file_is_reused(gateways):
 
 
 def test_inline_transport_uploads_nothing(gateways):
-    proxy = gateways("proxy", "openai", answer())
+    proxy = gateways.script("proxy", "openai", answer())
     outcome = extract(transport="inline")
     assert proxy.uploads == []
     request = proxy.requests[0]
@@ -99,8 +79,8 @@ def test_inline_transport_uploads_nothing(gateways):
 
 
 def test_proxy_down_falls_back_to_direct(gateways):
-    gateways("proxy", "openai", uploads=[RouteUnavailable("connection refused")])
-    gateways("direct", "openai", answer())
+    gateways.script("proxy", "openai", uploads=[RouteUnavailable("connection refused")])
+    gateways.script("direct", "openai", answer())
     outcome = extract()
     assert outcome.route == "direct"
     assert [(a.route, a.operation, a.outcome) for a in outcome.attempts] == [
@@ -111,16 +91,16 @@ def test_proxy_down_falls_back_to_direct(gateways):
 
 
 def test_fallback_model_after_both_routes_fail(gateways):
-    gateways("proxy", "openai", *[RetryableError(http_status=503)] * 3)
-    gateways("direct", "openai", *[RetryableError(http_status=503)] * 3)
-    gateways("proxy", "gemini", answer())
+    gateways.script("proxy", "openai", *[RetryableError(http_status=503)] * 3)
+    gateways.script("direct", "openai", *[RetryableError(http_status=503)] * 3)
+    gateways.script("proxy", "gemini", answer())
     outcome = extract(fallback_models=["gemini/gemini-2.5-flash"])
     assert outcome.model_used == "gemini/gemini-2.5-flash" and outcome.route == "proxy"
 
 
 def test_the_requests_own_400_fails_without_fallback(gateways):
-    gateways("proxy", "openai", RequestRejected("bad schema", http_status=400))
-    direct = gateways("direct", "openai", answer())
+    gateways.script("proxy", "openai", RequestRejected("bad schema", http_status=400))
+    direct = gateways.script("direct", "openai", answer())
     with pytest.raises(RequestRejected) as caught:
         extract()
     assert direct.requests == []
@@ -128,15 +108,15 @@ def test_the_requests_own_400_fails_without_fallback(gateways):
 
 
 def test_quota_refusal_fails_without_fallback(gateways):
-    gateways("proxy", "openai", QuotaExceeded("insufficient_quota", http_status=429))
-    direct = gateways("direct", "openai", answer())
+    gateways.script("proxy", "openai", QuotaExceeded("insufficient_quota", http_status=429))
+    direct = gateways.script("direct", "openai", answer())
     with pytest.raises(QuotaExceeded):
         extract()
     assert direct.requests == []
 
 
 def test_invalid_json_gets_one_repair_turn(gateways):
-    proxy = gateways("proxy", "openai", Generation(text="{oops", model="m"), answer())
+    proxy = gateways.script("proxy", "openai", Generation(text="{oops", model="m"), answer())
     outcome = extract()
     assert outcome.repaired and outcome.data == GOOD
     assert [(a.operation, a.outcome) for a in outcome.attempts] == [
@@ -152,8 +132,8 @@ def test_invalid_json_gets_one_repair_turn(gateways):
 
 def test_truncated_output_fails_at_once_without_a_repair_turn(gateways):
     cut = Generation(text='{"invoice_number": "A"', model="m", finish_reason="length")
-    proxy = gateways("proxy", "openai", cut, answer())
-    direct = gateways("direct", "openai", answer())
+    proxy = gateways.script("proxy", "openai", cut, answer())
+    direct = gateways.script("direct", "openai", answer())
     with pytest.raises(OutputTruncated) as caught:
         extract()
     assert len(proxy.requests) == 1 and direct.requests == []
@@ -162,8 +142,8 @@ def test_truncated_output_fails_at_once_without_a_repair_turn(gateways):
 
 
 def test_still_invalid_after_repair_raises_bad_output_with_raw_text(gateways):
-    gateways("proxy", "openai", answer({"total": 1}), answer({"total": "x"}))
-    direct = gateways("direct", "openai", answer())
+    gateways.script("proxy", "openai", answer({"total": 1}), answer({"total": "x"}))
+    direct = gateways.script("direct", "openai", answer())
     with pytest.raises(BadOutput) as caught:
         extract()
     assert '"total": "x"' in caught.value.raw_text
@@ -173,7 +153,7 @@ def test_still_invalid_after_repair_raises_bad_output_with_raw_text(gateways):
 
 
 def test_gone_file_is_marked_and_uploaded_again_once(gateways):
-    proxy = gateways("proxy", "openai", FileGone("no such file", http_status=404), answer())
+    proxy = gateways.script("proxy", "openai", FileGone("no such file", http_status=404), answer())
     files = MemoryFileCache()
     outcome = extract(files=files)
     assert files.gone == [("proxy", "openai", "file-litellm-1")]
@@ -188,7 +168,7 @@ def test_gone_file_is_marked_and_uploaded_again_once(gateways):
 
 
 def test_repair_after_a_reupload_uses_the_fresh_file(gateways):
-    proxy = gateways(
+    proxy = gateways.script(
         "proxy",
         "openai",
         FileGone("gone", http_status=404),
@@ -204,16 +184,20 @@ def test_repair_after_a_reupload_uses_the_fresh_file(gateways):
 
 
 def test_file_gone_twice_falls_back(gateways):
-    gateways(
+    gateways.script(
         "proxy", "openai", FileGone("gone", http_status=404), FileGone("gone", http_status=404)
     )
-    gateways("direct", "openai", answer())
+    gateways.script("direct", "openai", answer())
     assert extract().route == "direct"
 
 
 def test_long_retry_after_tries_other_routes_then_asks_to_retry_later(gateways):
-    gateways("proxy", "openai", RetryableError("slow down", http_status=429, retry_after=900))
-    gateways("direct", "openai", RetryableError("slow down", http_status=429, retry_after=600))
+    gateways.script(
+        "proxy", "openai", RetryableError("slow down", http_status=429, retry_after=900)
+    )
+    gateways.script(
+        "direct", "openai", RetryableError("slow down", http_status=429, retry_after=600)
+    )
     with pytest.raises(RetryLater) as caught:
         extract()
     assert caught.value.attempts  # both routes tried
@@ -222,8 +206,8 @@ def test_long_retry_after_tries_other_routes_then_asks_to_retry_later(gateways):
 
 
 def test_every_route_failing_is_no_route_available(gateways):
-    gateways("proxy", "openai", *[RetryableError(http_status=500)] * 3)
-    gateways("direct", "openai", RequestRejected("bad key", http_status=401))
+    gateways.script("proxy", "openai", *[RetryableError(http_status=500)] * 3)
+    gateways.script("direct", "openai", RequestRejected("bad key", http_status=401))
     with pytest.raises(NoRouteAvailable) as caught:
         extract()
     assert "proxy:openai/gpt-4o" in caught.value.detail
@@ -232,7 +216,7 @@ def test_every_route_failing_is_no_route_available(gateways):
 
 
 def test_should_continue_false_cancels_between_calls(gateways):
-    gateways("proxy", "openai", *[RetryableError(http_status=500)] * 3)
+    gateways.script("proxy", "openai", *[RetryableError(http_status=500)] * 3)
     answers = iter([True, True, False])
     with pytest.raises(Cancelled) as caught:
         extract(should_continue=lambda: next(answers, False))
@@ -240,7 +224,7 @@ def test_should_continue_false_cancels_between_calls(gateways):
 
 
 def test_cancel_is_noticed_between_retries_of_one_route(gateways):
-    proxy = gateways("proxy", "openai", *[RetryableError(http_status=500)] * 3)
+    proxy = gateways.script("proxy", "openai", *[RetryableError(http_status=500)] * 3)
     answers = iter([True, True])  # before the route, before the generate; then False
     with pytest.raises(Cancelled) as caught:
         extract(should_continue=lambda: next(answers, False))
@@ -249,7 +233,7 @@ def test_cancel_is_noticed_between_retries_of_one_route(gateways):
 
 
 def test_a_passed_deadline_stops_the_extraction(gateways):
-    gateways("proxy", "openai", answer())
+    gateways.script("proxy", "openai", answer())
     with pytest.raises(DeadlineExceeded):
         extract(deadline=time.time() - 1)
 
@@ -262,14 +246,14 @@ def test_document_too_large_for_every_model_raises_with_attempts(gateways):
 
 def test_default_fallbacks_apply_when_none_are_named(gateways, settings):
     settings.LLM_DEFAULT_FALLBACKS = ["anthropic/claude-haiku-4-5"]
-    gateways("proxy", "openai", uploads=[RouteUnavailable("down")])
-    gateways("direct", "openai", uploads=[RouteUnavailable("down")])
+    gateways.script("proxy", "openai", uploads=[RouteUnavailable("down")])
+    gateways.script("direct", "openai", uploads=[RouteUnavailable("down")])
     outcome = extract()
     assert outcome.model_used == "anthropic/claude-haiku-4-5"
 
 
 def test_direct_generation_gets_its_cost_from_the_catalog(gateways, settings):
     settings.LITELLM_BASE_URL = ""
-    gateways("direct", "openai", answer())
+    gateways.script("direct", "openai", answer())
     outcome = extract()
     assert outcome.generation.cost_usd is not None and outcome.generation.cost_usd > 0

@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from extraction.models import Document, ExtractionProfile, ExtractionRun, UploadedFile
+from tests.fixtures.gateways import FakeGateway
 
 SIMPLE_SCHEMA = {
     "type": "object",
@@ -94,30 +95,10 @@ def make_remote(document, *, state="active", provider="gemini", route="direct", 
     return UploadedFile.objects.create(**values)
 
 
-class FakeGateway:
-    """Stands in for a provider's Files API: records deletes, lists what it holds."""
-
-    def __init__(self, held=None, can_list=True):
-        self.deleted = []
-        self.held = dict(held or {})
-        if not can_list:
-            self.list_files = None
-
-    def delete(self, remote_id, *, model):
-        self.deleted.append(remote_id)
-        self.held.pop(remote_id, None)
-
-    def list_files(self):
-        from llm.types import RemoteFile
-
-        return [RemoteFile(id=i, bytes=b) for i, b in self.held.items()]
-
-
 @pytest.fixture
-def fake_gateway(monkeypatch):
-    gateway = FakeGateway()
-    monkeypatch.setattr("extraction.services.cleanup._get_gateway", lambda route, provider: gateway)
-    return gateway
+def fake_gateway(gateways):
+    """One FakeGateway for every route and provider."""
+    return gateways.use(FakeGateway())
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from extraction.services.cleanup import (
     uploaded_file_cleanup,
     uploaded_file_delete_remote,
 )
+from tests.fixtures.gateways import FakeGateway
 from tests.ops.conftest import make_document, make_remote, make_run
 
 pytestmark = pytest.mark.django_db
@@ -106,14 +107,10 @@ def test_cleanup_race_state_changed_after_selection_is_not_deleted(user, fake_ga
     assert fake_gateway.deleted == []
 
 
-def test_provider_error_puts_the_row_back(user, fake_gateway, monkeypatch):
+def test_provider_error_puts_the_row_back(user, fake_gateway):
     doc = make_document(user)
     uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
-
-    def refuse(remote_id, *, model):
-        raise RuntimeError("provider says no")
-
-    monkeypatch.setattr(fake_gateway, "delete", refuse)
+    fake_gateway.delete_script = [RuntimeError("provider says no")]
     report = uploaded_file_cleanup(older_than=timedelta(days=7))
     assert [r.outcome for r in report.rows] == ["error"]
     uf.refresh_from_db()
@@ -138,11 +135,8 @@ def test_orphaned_deletes_only_unknown_provider_files(user, fake_gateway):
     assert report.files == 1 and report.bytes == 777
 
 
-def test_orphaned_reports_providers_that_cannot_list(user, monkeypatch):
-    from tests.ops.conftest import FakeGateway
-
-    gateway = FakeGateway(can_list=False)
-    monkeypatch.setattr(cleanup, "_get_gateway", lambda route, provider: gateway)
+def test_orphaned_reports_providers_that_cannot_list(user, gateways):
+    gateways.use(FakeGateway(lists_files=False))
     make_remote(make_document(user), provider="anthropic")
     report = uploaded_file_cleanup(orphaned=True)
     assert [r.outcome for r in report.rows] == ["listing_unavailable"]
@@ -271,7 +265,7 @@ def _retry_when_locked(operation):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_race_cleanup_against_runs_starting_concurrently(user, profile, monkeypatch):
+def test_race_cleanup_against_runs_starting_concurrently(user, profile, gateways):
     """Two threads: the cleanup deletes old copies while runs start on the same documents and
     read their copy. No copy a run read as active is deleted at the provider."""
     import threading
@@ -279,10 +273,8 @@ def test_race_cleanup_against_runs_starting_concurrently(user, profile, monkeypa
     from django.db import connection
 
     from extraction.services.files import DocumentFileCache
-    from tests.ops.conftest import FakeGateway
 
-    gateway = FakeGateway()
-    monkeypatch.setattr(cleanup, "_get_gateway", lambda route, provider: gateway)
+    gateway = gateways.use(FakeGateway())
     old = timezone.now() - timedelta(days=30)
     documents = [make_document(user, name=f"race-{i}.pdf") for i in range(40)]
     copies = {doc.pk: make_remote(doc, uploaded_at=old).remote_id for doc in documents}

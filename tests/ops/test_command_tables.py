@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from extraction.services import cleanup
 from remorai.tables import format_table
+from tests.fixtures.gateways import FakeGateway
 from tests.ops.conftest import make_document, make_remote
 
 
@@ -67,12 +68,8 @@ def test_llm_check_with_no_routes_prints_its_header_and_exits_non_zero(monkeypat
 
 
 @pytest.mark.django_db
-def test_cleanup_files_exits_non_zero_when_a_deletion_failed(user, monkeypatch, capsys):
-    class Failing:
-        def delete(self, remote_id, *, model):
-            raise RuntimeError("provider said no")
-
-    monkeypatch.setattr(cleanup, "_get_gateway", lambda route, provider: Failing())
+def test_cleanup_files_exits_non_zero_when_a_deletion_failed(user, gateways, capsys):
+    gateways.use(FakeGateway(delete_script=[RuntimeError("provider said no")]))
     doc = make_document(user)
     make_remote(doc)
     doc.delete()
@@ -82,12 +79,8 @@ def test_cleanup_files_exits_non_zero_when_a_deletion_failed(user, monkeypatch, 
 
 
 @pytest.mark.django_db
-def test_cleanup_files_orphaned_exits_non_zero_when_a_listing_failed(monkeypatch, capsys):
-    class Unlistable:
-        def list_files(self):
-            raise ConnectionError("provider unreachable")
-
-    monkeypatch.setattr(cleanup, "_get_gateway", lambda route, provider: Unlistable())
+def test_cleanup_files_orphaned_exits_non_zero_when_a_listing_failed(gateways, monkeypatch, capsys):
+    gateways.use(FakeGateway(list_script=[ConnectionError("provider unreachable")]))
     monkeypatch.setattr(cleanup, "_provider_pairs", lambda providers: [("direct", "openai")])
     with pytest.raises(CommandError, match="cleanup hit 1 error "):
         call_command("cleanup_files", "--orphaned", "--json")
