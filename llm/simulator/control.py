@@ -19,6 +19,8 @@ GET  /_control/files                  every stored file's metadata
 POST /_control/next_answer            {"sha256": "<PDF sha256>", "answer": {...}, "times": 1}:
                                       the next call about that document answers this (scripts.py)
 GET|DELETE /_control/next_answer      the queued answers per document / remove them all
+GET|POST /_control/batches            batch jobs and their settings: {"delay": 5, "expire": true,
+                                      "fail_ids": ["doc-1"], "fail_status": 500} (batches.py)
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ def _dispatch(sim: Simulator, method: str, action: str, query: dict, data: dict)
         if method == "DELETE":
             sim.scripts.clear()
         return Response(200, {"next_answers": sim.scripts.state()})
+    if action == "batches":
+        from . import batches
+
+        return batches.control(sim, method, data)
     if action == "files" and method == "GET":
         files = []
         for provider in sim.providers:

@@ -37,7 +37,9 @@ KINDS = {
     "file_gone",
 }
 PROVIDERS = {"openai", "gemini", "anthropic"}
-OPERATIONS = {"upload", "list", "get", "content", "delete", "generate", "models"}
+OPERATIONS = {"upload", "list", "get", "content", "delete", "generate", "models"} | {
+    f"batch_{name}" for name in ("create", "get", "list", "cancel", "delete", "results", "item")
+}
 
 
 @dataclass

@@ -101,9 +101,15 @@ class Simulator:
         self.httpd = SimulatorHTTPServer((host, port), Handler)
         self.httpd.sim = self
         self._thread: threading.Thread | None = None
-        from . import anthropic, gemini, openai
+        from . import anthropic, batches_anthropic, batches_gemini, batches_openai, gemini, openai
 
         self.providers = {"openai": openai, "gemini": gemini, "anthropic": anthropic}
+        # Batch APIs live in their own modules; their routes are tried before the provider's.
+        self.batch_routes = {
+            "openai": batches_openai.ROUTES,
+            "gemini": batches_gemini.ROUTES,
+            "anthropic": batches_anthropic.ROUTES,
+        }
 
     @property
     def url(self) -> str:
@@ -264,7 +270,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def run(self, module, call: Call) -> tuple[Response, str | None]:
         sim = call.sim
-        for candidate in module.ROUTES:
+        for candidate in [*sim.batch_routes.get(call.provider, ()), *module.ROUTES]:
             match = candidate.pattern.match(call.path)
             if match and candidate.method == call.method:
                 break

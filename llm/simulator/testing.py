@@ -99,6 +99,10 @@ class SimulatorClient:
                 raise TimeoutError(f"{len(entries)} of {count} {filters} requests after {timeout}s")
             time.sleep(0.05)
 
+    def batches(self, **settings) -> dict:
+        """Batch jobs and their settings; keywords set delay, expire, fail_ids, fail_status."""
+        return self._post("batches", settings)
+
     def files(self) -> list[dict]:
         return self._http.get("/_control/files").json()["files"]
 
