@@ -140,7 +140,10 @@ def extraction_run_execute(*, run_id) -> str:
         lease.finish(**_failed("internal_error", f"{type(exc).__name__}: {exc}"))
         return Status.FAILED
     recorder.catch_up(outcome.attempts)
-    if lease.cancel_requested or _cancel_requested(run_id):
+    # A heartbeat first, retried through an outage: the run is ours again (or known lost) as
+    # soon as the database is back, before the sweeper can hand it to another worker.
+    ours = durable.retry_db(lease.beat, what="the heartbeat", run_id=run_id)
+    if not ours and (lease.cancel_requested or _cancel_requested(run_id)):
         return _cancelled(lease, recorder)
     generation = outcome.generation
     # Evidence may build the document's text layer once (seconds on a long PDF): keep the lease.

@@ -9,11 +9,14 @@ PostgreSQL with a cluster, is in tests/reliability/test_recovery.py.
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 from django.db import OperationalError, connection
+from django.db.models import F
 
 from extraction.models import ExtractionAttempt, ExtractionRun
+from extraction.services import execution
 from extraction.services.execution import extraction_run_execute
 from extraction.services.runs import extraction_run_enqueue
 from tests.extraction.pipeline import seeded_profile
@@ -102,3 +105,52 @@ def test_a_database_lost_before_any_answer_puts_the_run_back_in_the_queue(
     assert enqueued.count(run.pk) == 2  # at creation, and again now
     fake.before_return = None
     assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
+
+
+def _taken_back_by_the_sweeper(run):
+    # What the sweeper does to a run whose heartbeat went silent (extraction_runs_sweep).
+    ExtractionRun.objects.filter(pk=run.pk).update(status=Status.QUEUED, lease_token=None)
+
+
+def test_a_run_the_sweeper_took_back_during_the_outage_is_kept_by_its_living_execution(
+    run, fake, outage, settings, monkeypatch
+):
+    def outage_long_enough_for_the_sweeper(kwargs):
+        _taken_back_by_the_sweeper(run)
+        outage.queries = 3
+
+    fake.before_return = outage_long_enough_for_the_sweeper
+    # A verification long enough for the heartbeat thread to beat during it.
+    settings.EXTRACTION_HEARTBEAT_SECONDS = 0.05
+    verify = execution.run_verification_compute
+
+    def slow_verification(**kwargs):
+        time.sleep(0.3)
+        return verify(**kwargs)
+
+    monkeypatch.setattr(execution, "run_verification_compute", slow_verification)
+    assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
+    run.refresh_from_db()
+    assert (run.status, run.attempt_count, run.result) == (Status.SUCCEEDED, 1, fake.data)
+    assert ExtractionAttempt.objects.filter(run=run).count() == 1
+    # The task the sweeper enqueued claims nothing: the provider is not called twice.
+    assert extraction_run_execute(run_id=run.pk) == "not_claimed"
+    assert len(fake.calls) == 1
+
+
+def test_a_run_claimed_again_meanwhile_keeps_the_held_attempt_but_not_the_answer(run, fake, outage):
+    other = uuid.uuid4()
+
+    def claimed_by_another_worker(kwargs):
+        _taken_back_by_the_sweeper(run)
+        ExtractionRun.objects.filter(pk=run.pk).update(
+            status=Status.RUNNING, lease_token=other, attempt_count=F("attempt_count") + 1
+        )
+        outage.queries = 3
+
+    fake.before_return = claimed_by_another_worker
+    assert extraction_run_execute(run_id=run.pk) == "lease_lost"
+    run.refresh_from_db()
+    assert (run.status, run.lease_token, run.result) == (Status.RUNNING, other, None)
+    # The provider call happened and cost money: its attempt row is written all the same.
+    assert ExtractionAttempt.objects.filter(run=run, outcome="ok").count() == 1

@@ -205,12 +205,6 @@ def blocker():
     blocker.admin.close()
 
 
-@pytest.mark.xfail(
-    reason="known defect, #17 §4 left open: since verification joined the terminal path, a run "
-    "whose answer arrives during the outage can be executed twice (6 generate calls for 4 runs "
-    "in CI, 2 attempt rows missing); the runs themselves all succeed",
-    strict=False,
-)
 def test_answers_arriving_during_a_database_outage_are_kept(
     cluster, simulator, user, tmp_path, blocker
 ):
