@@ -3,7 +3,7 @@ import pytest
 from llm.errors import BadOutput
 from llm.types import Generation
 from llm.validation import repair_followups, validate_generation
-from tests.llm.fakes import SCHEMA
+from tests.fixtures.gateways import SCHEMA
 
 
 def gen(text, **kwargs):
