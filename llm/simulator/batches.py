@@ -21,7 +21,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from .server import Call, route
+from .calls import Call, route
 from .store import new_id
 from .wire import BadRequest, BodyReader, Response
 

@@ -11,7 +11,7 @@ import json
 import re
 
 from . import anthropic, batches
-from .server import Call, route
+from .calls import Call, route
 from .wire import Response, page
 
 MAX_REQUESTS = 100_000

@@ -13,7 +13,7 @@ import json
 import time
 
 from . import batches, gemini
-from .server import Call, route
+from .calls import Call, route
 from .store import GEMINI_TTL_SECONDS, new_id
 from .wire import Response, page
 

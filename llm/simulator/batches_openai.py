@@ -9,8 +9,7 @@ import functools
 import json
 
 from . import batches, openai
-from .calls import live_file
-from .server import Call, route
+from .calls import Call, live_file, route
 from .store import new_id
 from .wire import Response, page
 

@@ -11,35 +11,35 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-from . import control
+from . import (
+    anthropic,
+    batches_anthropic,
+    batches_gemini,
+    batches_openai,
+    control,
+    gemini,
+    openai,
+)
+from .calls import Call
 from .faults import Fault, FaultBook
 from .scripts import ScriptBook
 from .store import FileStore
-from .wire import BadRequest, BodyReader, Response, parse_json, redact_headers, shorten
+from .wire import BadRequest, BodyReader, Response, redact_headers, shorten
 
 SIMULATOR_HEADER = ("x-simulator", "remorai")
+# path prefix -> the provider's module (its ROUTES, authenticate, error shapes)
+PROVIDERS = {"openai": openai, "gemini": gemini, "anthropic": anthropic}
+# Batch APIs live in their own modules; their routes are tried before the provider's.
+BATCH_ROUTES = {
+    "openai": batches_openai.ROUTES,
+    "gemini": batches_gemini.ROUTES,
+    "anthropic": batches_anthropic.ROUTES,
+}
 logger = logging.getLogger("llm.simulator")
-
-
-@dataclass
-class Route:
-    method: str
-    pattern: re.Pattern
-    operation: str
-    handler: Callable[[Call], Response]
-
-
-def route(method: str, pattern: str, operation: str):
-    def register(fn):
-        return Route(method, re.compile(pattern + r"$"), operation, fn)
-
-    return register
 
 
 @dataclass
@@ -49,35 +49,6 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     # provider -> the models it serves (unset: any model name is served)
     models: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class Call:
-    sim: Simulator
-    method: str
-    path: str  # path below the provider prefix, e.g. "/v1/files/abc"
-    query: dict[str, str]
-    headers: Any
-    body: BodyReader
-    provider: str
-    host: str
-    operation: str = ""
-    params: dict[str, str] = field(default_factory=dict)
-    fault: Fault | None = None
-    model: str | None = None
-    _json: Any = None
-
-    def json(self) -> Any:
-        if self._json is None:
-            self._json = parse_json(self.body.read_all())
-        return self._json
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}"
-
-    def header(self, name: str, default: str = "") -> str:
-        return self.headers.get(name) or default
 
 
 class Simulator:
@@ -101,15 +72,8 @@ class Simulator:
         self.httpd = SimulatorHTTPServer((host, port), Handler)
         self.httpd.sim = self
         self._thread: threading.Thread | None = None
-        from . import anthropic, batches_anthropic, batches_gemini, batches_openai, gemini, openai
-
-        self.providers = {"openai": openai, "gemini": gemini, "anthropic": anthropic}
-        # Batch APIs live in their own modules; their routes are tried before the provider's.
-        self.batch_routes = {
-            "openai": batches_openai.ROUTES,
-            "gemini": batches_gemini.ROUTES,
-            "anthropic": batches_anthropic.ROUTES,
-        }
+        self.providers = PROVIDERS
+        self.batch_routes = BATCH_ROUTES
 
     @property
     def url(self) -> str:

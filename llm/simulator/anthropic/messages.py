@@ -1,185 +1,19 @@
-"""Anthropic under /anthropic: /v1/files (GA; the beta header files-api-2025-04-14 and `?beta=true`
-accepted), /v1/messages with document blocks (file_id or base64), forced tools answered with
-tool_use, `output_format` / `output_config.format` json_schema answered as JSON text; errors
-{"type":"error","error":{type,message},"request_id"}; overload is 529.
-"""
+"""Anthropic's /v1/messages: document blocks (file_id or base64), forced tools answered with
+tool_use, `output_format` / `output_config.format` json_schema answered as JSON text."""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 
-from .answer import Doc, build, retry_headers, too_many_pages
-from .calls import live_file, model_in_body, receive_file
-from .models import listed_models
-from .server import Call, route
-from .store import new_id
-from .wire import Response, page
+from ..answer import Doc, build, too_many_pages
+from ..calls import Call, route
+from ..store import new_id
+from ..wire import Response
+from .common import error
+from .files import lookup, missing
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    408: "timeout_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-
-
-def error(call: Call, status: int, message: str, *, type_=None, headers=None) -> Response:
-    request_id = new_id("req_sim", 24)
-    type_ = type_ or ERROR_TYPES.get(
-        status, "api_error" if status >= 500 else "invalid_request_error"
-    )
-    body = {"type": "error", "error": {"type": type_, "message": message}, "request_id": request_id}
-    return Response(status, body, headers={"request-id": request_id} | (headers or {}))
-
-
-def fault_error(call: Call, fault) -> Response:
-    status = fault.status
-    defaults = {
-        400: "Invalid request (simulated fault).",
-        401: "invalid x-api-key",
-        403: "Your API key does not have permission to use the specified resource.",
-        404: "The requested resource could not be found.",
-        413: "Request exceeds the maximum allowed number of bytes.",
-        429: "This request would exceed the rate limit for your organization (simulated). "
-        "Please reduce the prompt length or try again later.",
-        500: "Internal server error",
-        529: "Overloaded",
-    }
-    message = fault.message or defaults.get(status, f"Simulated error {status}.")
-    if fault.quota:
-        message = fault.message or (
-            "Your credit balance is too low to access the Anthropic API. "
-            "Please go to Plans & Billing to upgrade or purchase credits."
-        )
-    return error(call, status, message, type_=fault.error_type, headers=retry_headers(fault))
-
-
-def authenticate(call: Call) -> Response | None:
-    key = call.header("x-api-key")
-    auth = call.header("Authorization")
-    if not key and auth.lower().startswith("bearer "):
-        key = auth[7:].strip()
-    if not key:
-        return error(call, 401, "x-api-key header is required")
-    wanted = call.sim.settings.keys.get("anthropic")
-    if wanted and key != wanted:
-        return error(call, 401, "invalid x-api-key")
-    if not call.header("anthropic-version"):
-        return error(call, 400, "anthropic-version: header is required")
-    # The Files API needs no beta header any more: anthropic 2.x has GA `client.files` and file
-    # document sources in `client.messages` (no header); LiteLLM and `client.beta.files` still
-    # send `anthropic-beta: files-api-2025-04-14`, which is accepted too.
-    return None
-
-
-def model_of(call: Call) -> str | None:
-    return model_in_body(call)
-
-
-def model_not_found(call: Call) -> Response:
-    return error(call, 404, f"model: {call.model}")
-
-
-# --- files ----------------------------------------------------------------------------------
-
-
-def file_json(stored) -> dict:
-    return {
-        "id": stored.id,
-        "type": "file",
-        "filename": stored.filename,
-        "mime_type": stored.mime_type,
-        "size_bytes": stored.size,
-        "created_at": datetime.fromtimestamp(stored.created_at, UTC).strftime(
-            "%Y-%m-%dT%H:%M:%S.%fZ"
-        ),
-        "downloadable": False,
-    }
-
-
-def lookup(call: Call, file_id: str):
-    return live_file(call, "anthropic", file_id)
-
-
-def missing(call: Call, file_id: str) -> Response:
-    return error(call, 404, f"File not found: {file_id}")
-
-
-@route("POST", r"/v1/files", "upload")
-def upload(call: Call) -> Response:
-    store = call.sim.store
-    file_id = new_id("file_011sim", 17)
-    if "multipart/form-data" not in call.header("Content-Type"):
-        return error(call, 400, "Expected a multipart/form-data body with a 'file' part.")
-    _fields, stored = receive_file(
-        call, "anthropic", file_id, mime_type=lambda part: part.content_type.split(";")[0].strip()
-    )
-    if stored is None:
-        return error(call, 400, "file: Field required")
-    return Response(200, file_json(store.finish(stored)))
-
-
-@route("GET", r"/v1/files", "list")
-def list_files(call: Call) -> Response:
-    files = [file_json(f) for f in call.sim.store.list("anthropic") if not f.gone]
-    files, has_more = page(files, limit=call.query.get("limit"), after=call.query.get("after_id"))
-    return Response(
-        200,
-        {
-            "data": files,
-            "has_more": has_more,
-            "first_id": files[0]["id"] if files else None,
-            "last_id": files[-1]["id"] if files else None,
-        },
-    )
-
-
-@route("GET", r"/v1/files/(?P<id>[^/]+)", "get")
-def get_file(call: Call) -> Response:
-    stored = lookup(call, call.params["id"])
-    return missing(call, call.params["id"]) if stored is None else Response(200, file_json(stored))
-
-
-@route("DELETE", r"/v1/files/(?P<id>[^/]+)", "delete")
-def delete_file(call: Call) -> Response:
-    stored = lookup(call, call.params["id"])
-    if stored is None:
-        return missing(call, call.params["id"])
-    call.sim.store.delete("anthropic", stored.id)
-    return Response(200, {"id": stored.id, "type": "file_deleted"})
-
-
-@route("GET", r"/v1/files/(?P<id>[^/]+)/content", "content")
-def file_content(call: Call) -> Response:
-    stored = lookup(call, call.params["id"])
-    if stored is None:
-        return missing(call, call.params["id"])
-    return error(call, 400, f"File {stored.id} is not downloadable (uploaded files never are).")
-
-
-@route("GET", r"/v1/models", "models")
-def list_models(call: Call) -> Response:
-    names = listed_models(call.sim, "anthropic")
-    data = [
-        {"type": "model", "id": n, "display_name": n, "created_at": "2025-09-29T00:00:00Z"}
-        for n in names
-    ]
-    return Response(
-        200, {"data": data, "has_more": False, "first_id": names[0], "last_id": names[-1]}
-    )
-
-
-# --- messages -------------------------------------------------------------------------------
 
 
 @route("POST", r"/v1/messages", "generate")
@@ -399,4 +233,4 @@ def _sse(message: dict):
     yield event("message_stop", {"type": "message_stop"})
 
 
-ROUTES = [upload, list_files, get_file, delete_file, file_content, list_models, messages]
+ROUTES = [messages]

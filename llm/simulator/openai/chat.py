@@ -1,6 +1,5 @@
-"""OpenAI under /openai: /v1/files (multipart upload, list, get, delete, content) and
-/v1/chat/completions (JSON or SSE), with OpenAI's error body {"error":{message,type,param,code}}.
-"""
+"""OpenAI's /v1/chat/completions (JSON or SSE), with strict structured outputs checked as the
+real API does."""
 
 from __future__ import annotations
 
@@ -9,211 +8,20 @@ import json
 import re
 import time
 
-from .answer import (
+from ..answer import (
     THINKING_TOKENS,
     Doc,
     build,
     data_url_bytes,
-    retry_headers,
     too_many_pages,
 )
-from .calls import live_file, model_in_body, receive_file
-from .models import listed_models
-from .server import Call, route
-from .store import new_id
-from .wire import Response, page
+from ..calls import Call, route
+from ..store import new_id
+from ..wire import Response
+from .common import error
+from .files import lookup, missing_file
 
 FINGERPRINT = "fp_remorai_sim"
-PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
-
-
-def error(
-    call: Call, status: int, message: str, *, type_=None, param=None, code=None, headers=None
-):
-    if type_ is None:
-        type_ = {401: "invalid_request_error", 429: "requests", 500: "server_error"}.get(
-            status, "server_error" if status >= 500 else "invalid_request_error"
-        )
-    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
-    return Response(status, body, headers={"x-request-id": new_id("req_sim")} | (headers or {}))
-
-
-def fault_error(call: Call, fault) -> Response:
-    status = fault.status
-    headers = retry_headers(fault)
-    if fault.quota:
-        return error(
-            call,
-            status if status != 500 else 429,
-            fault.message
-            or "You exceeded your current quota, please check your plan and billing details. "
-            "For more information on this error, read the docs: "
-            "https://platform.openai.com/docs/guides/error-codes/api-errors.",
-            type_="insufficient_quota",
-            code=fault.code or "insufficient_quota",
-            headers=headers,
-        )
-    messages = {
-        400: "Invalid request (simulated fault).",
-        401: "Incorrect API key provided.",
-        403: "You are not allowed to sample from this model",
-        404: "The model does not exist or you do not have access to it.",
-        408: "Request timed out.",
-        409: "Conflict (simulated fault).",
-        429: f"Rate limit reached for {call.model or 'requests'} (simulated). "
-        "Please try again in 2s.",
-        500: "The server had an error while processing your request. Sorry about that!",
-        502: "Bad gateway.",
-        503: "The server is overloaded or not ready yet.",
-    }
-    code = fault.code or {429: "rate_limit_exceeded", 401: "invalid_api_key"}.get(status)
-    return error(
-        call,
-        status,
-        fault.message or messages.get(status, f"Simulated error {status}."),
-        type_=fault.error_type or ("tokens" if status == 429 else None),
-        code=code,
-        headers=headers,
-    )
-
-
-def authenticate(call: Call) -> Response | None:
-    auth = call.header("Authorization")
-    token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    if not token:
-        return error(
-            call,
-            401,
-            "You didn't provide an API key. You need to provide your API key in an Authorization "
-            "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-        )
-    wanted = call.sim.settings.keys.get("openai")
-    if wanted and token != wanted:
-        return error(
-            call,
-            401,
-            "Incorrect API key provided: sk-***. You can find your API key at "
-            "https://platform.openai.com/account/api-keys.",
-            code="invalid_api_key",
-        )
-    return None
-
-
-def model_of(call: Call) -> str | None:
-    return model_in_body(call)
-
-
-def model_not_found(call: Call) -> Response:
-    return error(
-        call,
-        404,
-        f"The model `{call.model}` does not exist or you do not have access to it.",
-        code="model_not_found",
-    )
-
-
-# --- files ----------------------------------------------------------------------------------
-
-
-def file_json(stored) -> dict:
-    return {
-        "id": stored.id,
-        "object": "file",
-        "bytes": stored.size,
-        "created_at": int(stored.created_at),
-        "expires_at": None,
-        "filename": stored.filename,
-        "purpose": stored.purpose,
-        "status": "processed",
-        "status_details": None,
-    }
-
-
-def missing_file(call: Call, file_id: str, param="id") -> Response:
-    return error(call, 404, f"No such File object: {file_id}", param=param)
-
-
-def lookup(call: Call, file_id: str):
-    return live_file(call, "openai", file_id)
-
-
-@route("POST", r"/v1/files", "upload")
-def upload(call: Call) -> Response:
-    store = call.sim.store
-    file_id = new_id("file-sim", 22)
-    if "multipart/form-data" not in call.header("Content-Type"):
-        return error(call, 400, "Invalid Content-Type header; expected multipart/form-data.")
-    fields, stored = receive_file(call, "openai", file_id)
-    purpose = fields.get("purpose").value.decode() if "purpose" in fields else ""
-    if stored is None:
-        return error(call, 400, "Missing required parameter: 'file'.", param="file")
-    if not purpose or purpose not in PURPOSES:
-        store.delete("openai", file_id)
-        if not purpose:
-            return error(call, 400, "Missing required parameter: 'purpose'.", param="purpose")
-        return error(
-            call, 400, f"'{purpose}' is not one of {sorted(PURPOSES)} - 'purpose'", param="purpose"
-        )
-    stored.purpose = purpose
-    store.finish(stored)
-    return Response(200, file_json(stored))
-
-
-@route("GET", r"/v1/files", "list")
-def list_files(call: Call) -> Response:
-    files = [file_json(f) for f in call.sim.store.list("openai") if not f.gone]
-    if call.query.get("purpose"):
-        files = [f for f in files if f["purpose"] == call.query["purpose"]]
-    if call.query.get("order") == "asc":
-        files.reverse()
-    files, has_more = page(files, limit=call.query.get("limit"), after=call.query.get("after"))
-    return Response(
-        200,
-        {
-            "object": "list",
-            "data": files,
-            "has_more": has_more,
-            "first_id": files[0]["id"] if files else None,
-            "last_id": files[-1]["id"] if files else None,
-        },
-    )
-
-
-@route("GET", r"/v1/files/(?P<id>[^/]+)", "get")
-def get_file(call: Call) -> Response:
-    stored = lookup(call, call.params["id"])
-    if stored is None:
-        return missing_file(call, call.params["id"])
-    return Response(200, file_json(stored))
-
-
-@route("DELETE", r"/v1/files/(?P<id>[^/]+)", "delete")
-def delete_file(call: Call) -> Response:
-    stored = lookup(call, call.params["id"])
-    if stored is None:
-        return missing_file(call, call.params["id"])
-    call.sim.store.delete("openai", stored.id)
-    return Response(200, {"id": stored.id, "object": "file", "deleted": True})
-
-
-@route("GET", r"/v1/files/(?P<id>[^/]+)/content", "content")
-def file_content(call: Call) -> Response:
-    stored = lookup(call, call.params["id"])
-    if stored is None:
-        return missing_file(call, call.params["id"])
-    return Response(200, file=stored.path, content_type="application/octet-stream")
-
-
-@route("GET", r"/v1/models", "models")
-def list_models(call: Call) -> Response:
-    names = listed_models(call.sim, "openai")
-    data = [
-        {"id": n, "object": "model", "created": 1715367049, "owned_by": "system"} for n in names
-    ]
-    return Response(200, {"object": "list", "data": data})
-
-
-# --- chat -----------------------------------------------------------------------------------
 
 
 @route("POST", r"/v1/chat/completions", "generate")
@@ -449,4 +257,4 @@ def _b64(value: str) -> bytes | None:
         return None
 
 
-ROUTES = [upload, list_files, get_file, delete_file, file_content, list_models, chat]
+ROUTES = [chat]
