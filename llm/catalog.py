@@ -43,7 +43,7 @@ class ModelSpec:
     price_input: Decimal | None = None
     price_output: Decimal | None = None
     price_document: Decimal | None = None
-    batch_discount: Decimal = Decimal(0)
+    batch_discount: Decimal = Decimal("0.5")  # the three providers charge half for batches
     max_input_tokens: int | None = None
     max_output_tokens: int | None = None
     retires_on: date | None = None

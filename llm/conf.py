@@ -44,6 +44,13 @@ DEFAULTS: dict[str, Any] = {
     # long each process keeps its copy of the table (the delay before an edit is seen everywhere).
     "LLM_MODELS_JSON": {},
     "LLM_CATALOG_CACHE_SECONDS": 5.0,
+    # Provider batch jobs: at most this many requests and bytes (the input file, or Anthropic's
+    # request body) per job — the providers' own limits; a bigger submission is split.
+    "LLM_BATCH_LIMITS": {
+        "openai": {"requests": 50_000, "bytes": 200 * 1024 * 1024},
+        "anthropic": {"requests": 100_000, "bytes": 256 * 1024 * 1024},
+        "gemini": {"requests": 100_000, "bytes": 2 * 1024 * 1024 * 1024},
+    },
 }
 
 

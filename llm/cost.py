@@ -33,6 +33,7 @@ def call_cost(
     usage: Usage,
     *,
     reported: Decimal | None = None,
+    reported_source: str = SOURCE_PROXY,
     batch: bool = False,
 ) -> tuple[Decimal | None, str]:
     """(USD, source) for one call.
@@ -43,7 +44,7 @@ def call_cost(
     get the model's batch discount. (None, "") when neither is known.
     """
     if reported is not None:
-        return reported, SOURCE_PROXY
+        return reported, reported_source or SOURCE_PROXY
     if spec is None or spec.price_input is None or spec.price_output is None:
         return None, SOURCE_NONE
     if usage.input_tokens is None and usage.output_tokens is None:
@@ -62,9 +63,15 @@ def call_cost(
 
 
 def model_cost_with_source(
-    model: str, usage: Usage, *, reported: Decimal | None = None
+    model: str,
+    usage: Usage,
+    *,
+    reported: Decimal | None = None,
+    reported_source: str = SOURCE_PROXY,
+    batch: bool = False,
 ) -> tuple[Decimal | None, str]:
-    """call_cost for a catalog name (no prices when the model is unknown)."""
+    """call_cost for a catalog name (no prices when the model is unknown). A cost already
+    computed (the proxy's, or ours at the batch price) is kept with its source."""
     from llm.catalog import get_model
     from llm.errors import LLMError
 
@@ -72,4 +79,4 @@ def model_cost_with_source(
         spec = get_model(model)
     except LLMError:
         spec = None
-    return call_cost(spec, usage, reported=reported)
+    return call_cost(spec, usage, reported=reported, reported_source=reported_source, batch=batch)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 
 
@@ -48,7 +50,7 @@ class LLMModel(models.Model):
     batch_discount = models.DecimalField(
         max_digits=4,
         decimal_places=3,
-        default=0,
+        default=Decimal("0.5"),  # OpenAI, Anthropic and Gemini all charge half for batches
         help_text="Fraction off the prices for batch jobs (0.5 = half price).",
     )
     retires_on = models.DateField(

@@ -352,7 +352,10 @@ def _report(on_attempt, route, operation, started, result, outcome):
     generation = result if isinstance(result, Generation) else getattr(result, "generation", None)
     if isinstance(generation, Generation):
         cost, source = model_cost_with_source(
-            route.model, generation.usage, reported=generation.cost_usd
+            route.model,
+            generation.usage,
+            reported=generation.cost_usd,
+            reported_source=generation.cost_source,
         )
         fields.update(
             usage=generation.usage,
@@ -389,6 +392,9 @@ def _report(on_attempt, route, operation, started, result, outcome):
 def with_cost(route: Route, generation: Generation) -> Generation:
     """The generation with its cost and cost_source (llm.cost.call_cost decides which wins)."""
     cost, source = model_cost_with_source(
-        route.model, generation.usage, reported=generation.cost_usd
+        route.model,
+        generation.usage,
+        reported=generation.cost_usd,
+        reported_source=generation.cost_source,
     )
     return replace(generation, cost_usd=cost, cost_source=source)

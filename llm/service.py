@@ -50,6 +50,12 @@ class FileCache(Protocol):  # implemented by extraction over UploadedFile
 
 
 @dataclass(frozen=True)
+class GivenAnswer:
+    route: str  # the route it was made on ("direct", "proxy")
+    generation: Generation  # priced already (e.g. at the batch price)
+
+
+@dataclass(frozen=True)
 class ExtractionOutcome:
     generation: Generation
     data: Any
@@ -84,8 +90,13 @@ def extract(
     should_continue: Callable[[], bool] = _always,
     deadline: float | None = None,
     max_output_tokens: int | None = None,
+    answer: GivenAnswer | None = None,
 ) -> ExtractionOutcome:
     """Structured data from the PDF at `path`, valid against `schema`.
+
+    `answer`: the first generation was already made elsewhere (an item of a provider batch job):
+    it takes the place of the first call on its route, tried first, and goes through the same
+    validation, repair turn (a normal call) and fallbacks as one made here.
 
     `deadline` is an epoch time (time.time()). Raises (each with `.attempts`): NoRouteFits,
     UnknownModel, RetryLater, RequestRejected/QuotaExceeded (no fallback), BadOutput (after one
@@ -117,7 +128,10 @@ def extract(
             should_continue=should_continue,
             deadline=deadline,
             max_output_tokens=max_output_tokens,
+            answer=answer,
         )
+        if answer is not None:  # its own route first (when the plan has it)
+            routes.sort(key=lambda r: (r.route, r.model) != (answer.route, model))
         outcome = run.over(routes)
     except LLMError as exc:
         exc.attempts = tuple(attempts)
@@ -137,6 +151,7 @@ class _Run:
     should_continue: Callable[[], bool]
     deadline: float | None
     max_output_tokens: int | None = None
+    answer: GivenAnswer | None = None  # used (once) in place of the first generation
     remote: RemoteFile | None = None  # the current route's remote copy
     reuploaded: bool = False
 
@@ -179,7 +194,8 @@ class _Run:
     def on_route(self, route: Route) -> ExtractionOutcome:
         gateway = get_gateway(route.route, route.provider)
         self.remote, self.reuploaded = None, False
-        self.remote = self.remote_file(route, gateway)
+        if self.answer is None:  # a given answer needs the file only for a repair turn
+            self.remote = self.remote_file(route, gateway)
         request = GenerationRequest(
             model=route.model,
             instructions=self.instructions,
@@ -198,6 +214,8 @@ class _Run:
             raise truncated_error(cut, request.max_output_tokens) from None
         except BadOutput as first:
             self.checkpoint()
+            if self.remote is None:
+                self.remote = self.remote_file(route, gateway)
             request = replace(request, file=self.remote, followups=repair_followups(first))
             try:
                 generation = self.generate(route, gateway, request, "repair")
@@ -272,7 +290,11 @@ class _Run:
         self, gateway: Gateway, request: GenerationRequest, timeout: float
     ) -> Generation:
         """One call; the answer validated (BadOutput carries the generation for its usage)."""
-        generation = gateway.generate(replace(request, timeout=timeout))
+        given, self.answer = self.answer, None
+        if given is not None:
+            generation = given.generation
+        else:
+            generation = gateway.generate(replace(request, timeout=timeout))
         try:
             data = validate_generation(generation, self.schema)
         except BadOutput as exc:

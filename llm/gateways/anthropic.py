@@ -57,12 +57,8 @@ class AnthropicDirect(DirectGateway):
                 for f in self.client.beta.files.list(betas=[FILES_BETA], timeout=self._timeout())
             ]
 
-    def generate(self, request: GenerationRequest) -> Generation:
-        file_id = require_file(request)
-        if file_id:
-            source = {"type": "file", "file_id": file_id}
-        else:
-            source = {"type": "base64", "media_type": request.mime, "data": FILE_PLACEHOLDER}
+    def message_params(self, request: GenerationRequest, source: dict) -> dict:
+        """The Messages body for `request`, the document from `source` (also a batch item's)."""
         messages = [
             {
                 "role": "user",
@@ -73,12 +69,20 @@ class AnthropicDirect(DirectGateway):
             },
             *request.followups,
         ]
-        params = {
+        return {
             "model": direct_model(request.model),
             "max_tokens": request.max_output_tokens,
             "messages": messages,
             "output_config": {"format": {"type": "json_schema", "schema": request.schema}},
         }
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        file_id = require_file(request)
+        if file_id:
+            source = {"type": "file", "file_id": file_id}
+        else:
+            source = {"type": "base64", "media_type": request.mime, "data": FILE_PLACEHOLDER}
+        params = self.message_params(request, source)
         started = time.perf_counter()
         if file_id:
             with mapped_errors(self.name, file_id=file_id):
@@ -97,6 +101,12 @@ class AnthropicDirect(DirectGateway):
             )
             message = BetaMessage.model_validate(body)
         latency_ms = int((time.perf_counter() - started) * 1000)
+        return self.generation_from(message, headers, model=request.model, latency_ms=latency_ms)
+
+    def generation_from(
+        self, message: BetaMessage, headers, *, model: str, latency_ms: int = 0
+    ) -> Generation:
+        """Our Generation for a message (a direct answer, or one result of a batch's)."""
         text, data = _answer(message.content)
         usage = Usage(
             input_tokens=_input_tokens(message.usage),
@@ -109,7 +119,7 @@ class AnthropicDirect(DirectGateway):
             request_ids["response_id"] = message.id
         return Generation(
             text=text,
-            model=message.model or request.model,
+            model=message.model or model,
             usage=usage,
             data=data,
             latency_ms=latency_ms,

@@ -133,30 +133,9 @@ class GeminiDirect(DirectGateway):
 
     def _generate_inline(self, request: GenerationRequest) -> Generation:
         """The REST body the SDK would send, the document's base64 streamed into it."""
-        followups = [
-            {
-                "role": "model" if turn["role"] == "assistant" else "user",
-                "parts": [{"text": turn["content"]}],
-            }
-            for turn in request.followups
-        ]
-        body = {
-            "contents": [
-                {
-                    "role": "user",
-                    "parts": [
-                        {"inlineData": {"mimeType": request.mime, "data": FILE_PLACEHOLDER}},
-                        {"text": request.instructions},
-                    ],
-                },
-                *followups,
-            ],
-            "generationConfig": {
-                "responseMimeType": "application/json",
-                "responseJsonSchema": request.schema,
-                "maxOutputTokens": request.max_output_tokens,
-            },
-        }
+        body = self.rest_body(
+            request, {"inlineData": {"mimeType": request.mime, "data": FILE_PLACEHOLDER}}
+        )
         options = self.client._api_client._http_options  # noqa: SLF001 - the SDK's own host
         base = (options.base_url or "https://generativelanguage.googleapis.com/").rstrip("/")
         started = time.perf_counter()
@@ -171,8 +150,36 @@ class GeminiDirect(DirectGateway):
         response = types.GenerateContentResponse.model_validate(answer)
         return self._generation(request, response, headers, started)
 
+    def rest_body(self, request: GenerationRequest, document: dict) -> dict:
+        """The generateContent REST body for `request`, the document as the `document` part
+        (inline data, or a file's URI in a batch)."""
+        followups = [
+            {
+                "role": "model" if turn["role"] == "assistant" else "user",
+                "parts": [{"text": turn["content"]}],
+            }
+            for turn in request.followups
+        ]
+        return {
+            "contents": [
+                {"role": "user", "parts": [document, {"text": request.instructions}]},
+                *followups,
+            ],
+            "generationConfig": {
+                "responseMimeType": "application/json",
+                "responseJsonSchema": request.schema,
+                "maxOutputTokens": request.max_output_tokens,
+            },
+        }
+
     def _generation(self, request, response, headers, started: float) -> Generation:
         latency_ms = int((time.perf_counter() - started) * 1000)
+        return self.generation_from(response, headers, model=request.model, latency_ms=latency_ms)
+
+    def generation_from(
+        self, response: types.GenerateContentResponse, headers, *, model: str, latency_ms: int = 0
+    ) -> Generation:
+        """Our Generation for a response (a direct answer, or one result of a batch's)."""
         candidate = response.candidates[0] if response.candidates else None
         parts = (candidate.content.parts if candidate and candidate.content else None) or []
         text = "".join(p.text for p in parts if p.text and not p.thought)
@@ -181,7 +188,7 @@ class GeminiDirect(DirectGateway):
         finish = getattr(candidate, "finish_reason", None)
         return Generation(
             text=text,
-            model=response.model_version or request.model,
+            model=response.model_version or model,
             usage=usage,
             data=parse_json(text),
             latency_ms=latency_ms,

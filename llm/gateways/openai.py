@@ -63,16 +63,9 @@ class OpenAIDirect(DirectGateway):
                 for item in self.client.files.list(purpose="user_data", timeout=self._timeout())
             ]
 
-    def generate(self, request: GenerationRequest) -> Generation:
-        file_id = require_file(request)
-        if file_id:
-            part = {"type": "file", "file": {"file_id": file_id}}
-        else:  # the placeholder is filled in as the body streams out (streamed.py)
-            part = {
-                "type": "file",
-                "file": {"filename": request.filename, "file_data": inline_data_url(request.mime)},
-            }
-        params = {
+    def chat_params(self, request: GenerationRequest, part: dict) -> dict:
+        """The chat completion body for `request`, the document as `part` (also a batch line's)."""
+        return {
             "model": direct_model(request.model),
             "messages": [
                 {"role": "user", "content": [part, {"type": "text", "text": request.instructions}]},
@@ -88,6 +81,17 @@ class OpenAIDirect(DirectGateway):
             },
             "max_completion_tokens": request.max_output_tokens,
         }
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        file_id = require_file(request)
+        if file_id:
+            part = {"type": "file", "file": {"file_id": file_id}}
+        else:  # the placeholder is filled in as the body streams out (streamed.py)
+            part = {
+                "type": "file",
+                "file": {"filename": request.filename, "file_data": inline_data_url(request.mime)},
+            }
+        params = self.chat_params(request, part)
         started = time.perf_counter()
         if file_id:
             with mapped_errors(self.name, file_id=file_id):
@@ -106,6 +110,12 @@ class OpenAIDirect(DirectGateway):
             )
             completion = ChatCompletion.model_validate(body)
         latency_ms = int((time.perf_counter() - started) * 1000)
+        return self.generation_from(completion, headers, model=request.model, latency_ms=latency_ms)
+
+    def generation_from(
+        self, completion: ChatCompletion, headers, *, model: str, latency_ms: int = 0
+    ) -> Generation:
+        """Our Generation for a chat completion (a direct answer, or one line of a batch's)."""
         choice = completion.choices[0] if completion.choices else None
         text = (choice.message.content if choice else None) or ""
         usage = Usage(
@@ -119,7 +129,7 @@ class OpenAIDirect(DirectGateway):
             request_ids["response_id"] = completion.id
         return Generation(
             text=text,
-            model=completion.model or request.model,
+            model=completion.model or model,
             usage=usage,
             data=parse_json(text),
             latency_ms=latency_ms,
