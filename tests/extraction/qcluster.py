@@ -110,7 +110,8 @@ class QCluster:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self.wait_for_log(r"Q Cluster \S+ \[remorai\] running", timeout=60)
+        # "[remorai]" on the ORM broker, "[django_q:remorai:q]" on Redis
+        self.wait_for_log(r"Q Cluster \S+ \[(django_q:)?remorai(:q)?\] running", timeout=60)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

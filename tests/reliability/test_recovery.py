@@ -105,12 +105,35 @@ def statuses(ids) -> dict:
     return dict(ExtractionRun.objects.filter(pk__in=ids).values_list("pk", "status"))
 
 
+REDIS_BROKER_URL = "redis://127.0.0.1:6379/7"  # a database of its own, emptied by the test
+
+
+@pytest.fixture(params=["orm", "redis"])
+def broker(request, monkeypatch) -> dict[str, str]:
+    """The cluster's broker: the ORM (the embedded default) or Redis (REDIS_URL); the test
+    process enqueues into the same one."""
+    if request.param == "orm":
+        yield {}
+        return
+    import redis
+
+    client = redis.from_url(REDIS_BROKER_URL)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:  # CI has Redis; a missing one must not pass silently
+        pytest.fail(f"Redis is not reachable at {REDIS_BROKER_URL}: {exc}")
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", REDIS_BROKER_URL)
+    yield {"REDIS_URL": REDIS_BROKER_URL}
+    client.flushdb()
+
+
 def test_after_a_cluster_kill_every_run_moves_again_within_a_minute(
-    cluster, simulator, user, tmp_path
+    cluster, broker, simulator, user, tmp_path
 ):
     simulator.latency(2.0, operation="generate")
     ids = enqueue_all(documents(user, tmp_path, 12))
-    first = cluster()
+    first = cluster(**broker)
     wait_for(
         lambda: list(statuses(ids).values()).count(Status.RUNNING) == 2,
         timeout=60,
@@ -125,7 +148,7 @@ def test_after_a_cluster_kill_every_run_moves_again_within_a_minute(
     }
     os.killpg(first.process.pid, signal.SIGKILL)  # the cluster and its workers, at once
     killed_at = time.monotonic()
-    cluster()  # its replacement (a supervisor restarts it)
+    cluster(**broker)  # its replacement (a supervisor restarts it)
 
     # Moving again: claimed once more (the running ones) or for the first time (the others).
     moved_at: dict = {}
@@ -152,7 +175,8 @@ def test_after_a_cluster_kill_every_run_moves_again_within_a_minute(
     finished_after = time.monotonic() - killed_at
     killed_running = [pk for pk, (s, _) in before.items() if s == Status.RUNNING]
     print(
-        f"\nRECOVERY kill: {len(ids)} runs, {len(killed_running)} running at the kill; "
+        f"\nRECOVERY kill ({'orm' if Conf.ORM else 'redis'} broker): {len(ids)} runs, "
+        f"{len(killed_running)} running at the kill; "
         f"last moving again {max(moved_at.values()):.1f} s after the kill "
         f"(running ones: {max(moved_at[pk] for pk in killed_running):.1f} s); "
         f"all finished {finished_after:.1f} s after it"
