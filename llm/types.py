@@ -51,7 +51,9 @@ class Generation:
     text: str
     model: str
     usage: Usage = field(default_factory=Usage)
-    data: Any = None  # parsed JSON, when the text parsed
+    # The answer as data once llm.validation parsed and validated it; from a gateway, only an
+    # answer that arrived already parsed (Anthropic's tool_use input).
+    data: Any = None
     cost_usd: Decimal | None = None
     cost_source: str = ""  # "proxy" (reported by the proxy), "catalog" (our prices) or ""
     latency_ms: int = 0

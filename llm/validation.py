@@ -30,8 +30,9 @@ def validate_generation(generation: Generation, schema: dict) -> Any:
             raw_text=text,
             errors=["output truncated: the answer stopped at the token limit"],
         )
-    # A gateway may hand over parsed data without text (e.g. Anthropic's tool_use input).
-    data = generation.data if generation.data is not None and not text.strip() else parse_json(text)
+    # The one place an answer is parsed; a gateway that received it already parsed (Anthropic's
+    # tool_use input) hands it over as data.
+    data = generation.data if generation.data is not None else parse_json(text)
     errors = schema_errors(data, schema)
     if errors:
         raise SchemaViolation(

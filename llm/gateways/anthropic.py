@@ -12,7 +12,7 @@ import anthropic
 from anthropic.types.beta import BetaMessage
 
 from llm.conf import conf
-from llm.gateways.payload import FILE_PLACEHOLDER, parse_json, require_file, simulated
+from llm.gateways.payload import FILE_PLACEHOLDER, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.gateways.streamed import post_with_file
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
@@ -138,12 +138,13 @@ def _sdk_headers(client) -> dict[str, str]:
 
 
 def _answer(blocks) -> tuple[str, object]:
-    """(text, parsed JSON) from the content blocks: a json_tool_call's input, else the text."""
+    """(text, data) from the content blocks: a json_tool_call's input arrives parsed (data, and
+    its JSON as the text kept); otherwise the text, parsed later by validation (data None)."""
     for block in blocks or ():
         if getattr(block, "type", "") == "tool_use" and block.name == TOOL_NAME:
             return json.dumps(block.input), block.input
     text = "".join(b.text for b in blocks or () if getattr(b, "type", "") == "text")
-    return text, parse_json(text)
+    return text, None
 
 
 def _input_tokens(usage) -> int | None:

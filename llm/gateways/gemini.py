@@ -14,7 +14,7 @@ from google import genai
 from google.genai import types
 
 from llm.errors import RequestRejected, RetryableError
-from llm.gateways.payload import FILE_PLACEHOLDER, parse_json, require_file, simulated
+from llm.gateways.payload import FILE_PLACEHOLDER, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.gateways.streamed import post_with_file
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
@@ -190,7 +190,6 @@ class GeminiDirect(DirectGateway):
             text=text,
             model=response.model_version or model,
             usage=usage,
-            data=parse_json(text),
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=str(getattr(finish, "value", finish)) if finish else None,

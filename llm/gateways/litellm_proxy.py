@@ -23,7 +23,6 @@ from llm.gateways.base import Gateway
 from llm.gateways.http import error_from_httpx, timeout_for, transport_error
 from llm.gateways.payload import (
     inline_data_url,
-    parse_json,
     require_file,
     simulated,
     streamed_json_with_file,
@@ -258,7 +257,6 @@ def _generation(response: httpx.Response, model: str, latency_ms: int) -> Genera
             output_tokens=usage.get("completion_tokens"),
             document_tokens=details.get("document_tokens") if isinstance(details, dict) else None,
         ),
-        data=parse_json(text),
         cost_usd=_cost(headers.get("x-litellm-response-cost")),
         latency_ms=latency_ms,
         request_ids=request_ids,

@@ -11,7 +11,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from llm.conf import conf
-from llm.gateways.payload import inline_data_url, parse_json, require_file, simulated
+from llm.gateways.payload import inline_data_url, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.gateways.streamed import post_with_file
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
@@ -131,7 +131,6 @@ class OpenAIDirect(DirectGateway):
             text=text,
             model=completion.model or model,
             usage=usage,
-            data=parse_json(text),
             latency_ms=latency_ms,
             request_ids=request_ids,
             finish_reason=choice.finish_reason if choice else None,

@@ -1,4 +1,6 @@
-"""Request pieces shared by the gateways: the document part, inline base64, answer parsing."""
+"""Pieces shared by the gateways: the document part, inline base64, the simulator's marks.
+
+Answers are not parsed here: llm/validation.py parses each one, once."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from llm.errors import RequestRejected
 from llm.types import GenerationRequest
@@ -76,16 +77,6 @@ def require_file(request: GenerationRequest) -> str:
     if request.path is None:
         raise RequestRejected("transport 'inline' needs the document's path (request.path).")
     return ""
-
-
-def parse_json(text: str | None) -> Any:
-    """The parsed JSON answer, or None when the text is not JSON (the policy repairs it)."""
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def simulated(headers, text: str | None = None, response_id: str | None = None) -> bool:

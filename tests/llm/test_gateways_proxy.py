@@ -102,7 +102,7 @@ def test_generate_by_file_id_sends_file_part_with_format_and_json_schema(proxy):
         "type": "json_schema",
         "json_schema": {"name": "extraction", "schema": SCHEMA, "strict": True},
     }
-    assert generation.data == {"total": 12.5}
+    assert json.loads(generation.text) == {"total": 12.5}
     assert generation.cost_usd == Decimal("0.00315")
     assert generation.usage.input_tokens == 1200 and generation.usage.output_tokens == 30
     assert next(iter(generation.request_ids.values())) == "call-1"
@@ -125,7 +125,7 @@ def test_generate_sends_followups_and_reads_tool_call_answers(proxy):
     )
     generation = proxy.generate(request_for(followups=followups))
     assert json.loads(route.calls.last.request.content)["messages"][1:] == list(followups)
-    assert generation.data == {"total": 3}
+    assert json.loads(generation.text) == {"total": 3}
     assert generation.cost_usd is None
 
 
@@ -320,5 +320,5 @@ def test_inline_request_streams_the_base64_and_never_holds_it_whole(drain_server
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert generation.data == {"total": 12.5}
+    assert json.loads(generation.text) == {"total": 12.5}
     assert peak < LIMIT, f"peak {peak / 1e6:.1f} MB"

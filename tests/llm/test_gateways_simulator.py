@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import tracemalloc
 
-import jsonschema
 import pytest
 
 from llm.errors import (
@@ -25,6 +24,7 @@ from llm.gateways.gemini import GeminiDirect
 from llm.gateways.litellm_proxy import LiteLLMProxy
 from llm.gateways.openai import OpenAIDirect
 from llm.types import GenerationRequest
+from llm.validation import validate_generation
 from tests.llm.invoice import PDF, expected_answer
 
 SCHEMA = {
@@ -88,9 +88,7 @@ def test_upload_generate_by_file_id_and_delete(kind, gateway, uploaded, simulato
 
     generation = gateway.generate(ask(kind, uploaded))
 
-    jsonschema.validate(generation.data, SCHEMA)
-    assert generation.data == expected_answer(SCHEMA)
-    assert json.loads(generation.text) == generation.data
+    assert validate_generation(generation, SCHEMA) == expected_answer(SCHEMA)
     assert generation.simulated is True
     assert generation.usage.input_tokens and generation.usage.output_tokens
     assert generation.request_ids
@@ -130,7 +128,7 @@ def test_structured_output_is_requested_natively(kind, gateway, uploaded, simula
 
 def test_inline_transport_sends_the_document_in_the_request(kind, gateway, simulator):
     generation = gateway.generate(ask(kind, transport="inline", path=PDF, filename=PDF.name))
-    assert generation.data == expected_answer(SCHEMA)
+    assert json.loads(generation.text) == expected_answer(SCHEMA)
     assert simulator.requests(provider=SIM_PROVIDER[kind], operation="upload") == []
     generate = simulator.requests(provider=SIM_PROVIDER[kind], operation="generate")[-1]
     assert generate["bytes_in"] > PDF.stat().st_size  # base64 of the whole PDF went along
@@ -156,7 +154,7 @@ def test_rate_limit_carries_the_wait(kind, gateway, uploaded, simulator):
     assert info.value.http_status == 429
     assert info.value.retry_after == expected
     # one call per method
-    assert gateway.generate(ask(kind, uploaded)).data == expected_answer(SCHEMA)
+    assert json.loads(gateway.generate(ask(kind, uploaded)).text) == expected_answer(SCHEMA)
 
 
 def test_quota_refusal_is_not_retryable(kind, gateway, uploaded, simulator):
@@ -224,7 +222,7 @@ def test_gemini_upload_waits_until_active(simulator, monkeypatch):
     gets = simulator.requests(provider="gemini", operation="get")
     assert len(gets) == 3  # two answered PROCESSING, the third ACTIVE
     assert remote.id.startswith("files/")
-    assert gateway.generate(ask("gemini", remote)).data == expected_answer(SCHEMA)
+    assert json.loads(gateway.generate(ask("gemini", remote)).text) == expected_answer(SCHEMA)
 
 
 def test_gemini_file_that_never_turns_active_is_retryable(simulator, monkeypatch):

@@ -4,9 +4,9 @@ the proxy passes on lands in the llm.errors class the policy dispatches on."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
-import jsonschema
 import pytest
 
 from llm.errors import (
@@ -19,6 +19,7 @@ from llm.errors import (
 from llm.gateways import get_gateway, reset_gateways
 from llm.gateways.litellm_proxy import LiteLLMProxy
 from llm.types import GenerationRequest
+from llm.validation import validate_generation
 from tests.fixtures.litellm import UPSTREAM_TIMEOUT, settle_delayed
 from tests.llm.invoice import PDF, SCHEMA, expected_answer
 
@@ -76,8 +77,7 @@ def test_upload_generate_by_file_id_delete(gateway, simulator, provider):
     assert (remote.expires_at is not None) == (provider == "gemini")
 
     generation = gateway.generate(request_for(model, remote))
-    jsonschema.validate(generation.data, SCHEMA)
-    assert generation.data == expected_answer(SCHEMA)
+    assert validate_generation(generation, SCHEMA) == expected_answer(SCHEMA)
     assert generation.simulated is True
     assert generation.usage.input_tokens > 0
     assert generation.usage.output_tokens > 0
@@ -96,7 +96,7 @@ def test_upload_generate_by_file_id_delete(gateway, simulator, provider):
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_inline_transport(gateway, simulator, provider):
     generation = gateway.generate(request_for(MODELS[provider], transport="inline"))
-    assert generation.data == expected_answer(SCHEMA)
+    assert json.loads(generation.text) == expected_answer(SCHEMA)
     assert simulator.requests(provider=provider, operation="upload") == []
 
 
@@ -113,7 +113,7 @@ def test_rate_limit_is_retryable_with_the_wait(gateway, simulator, provider):
     assert not isinstance(caught.value, QuotaExceeded)
     assert caught.value.http_status == 429
     assert caught.value.retry_after == pytest.approx(3)
-    assert gateway.generate(request_for(model, remote)).data == expected_answer(SCHEMA)
+    assert json.loads(gateway.generate(request_for(model, remote)).text) == expected_answer(SCHEMA)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

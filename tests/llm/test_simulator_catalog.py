@@ -2,10 +2,10 @@
 through its provider's official SDK gateway, by inline document, and is listed by the simulator."""
 
 import httpx
-import jsonschema
 
 from llm import catalog
 from llm.types import GenerationRequest
+from llm.validation import validate_generation
 from tests.llm.invoice import PDF
 from tests.llm.test_gateways_simulator import SCHEMA, make_gateway
 
@@ -25,7 +25,7 @@ def test_every_catalog_model_answers_through_the_simulator(simulator):
                 filename=PDF.name,
             )
         )
-        jsonschema.validate(generation.data, SCHEMA)
+        validate_generation(generation, SCHEMA)
         assert generation.simulated, spec.name
     served = {r["model"] for r in simulator.requests(operation="generate")}
     assert {s.direct_model for s in specs} <= served

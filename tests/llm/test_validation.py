@@ -27,6 +27,12 @@ def test_parsed_data_without_text_is_validated():
     assert validate_generation(gen("", data=data), SCHEMA) == data
 
 
+def test_data_handed_over_parsed_is_not_parsed_again_from_its_text():
+    # Anthropic's tool_use input arrives parsed; its text is only kept for the record.
+    data = {"invoice_number": "T", "total": 4}
+    assert validate_generation(gen('{"kept": "for the record"', data=data), SCHEMA) == data
+
+
 @pytest.mark.parametrize(
     ("text", "kwargs", "code", "fragment"),
     [
