@@ -17,6 +17,7 @@ import yaml
 
 from llm.gateways.litellm_proxy import LiteLLMProxy
 from llm.types import GenerationRequest
+from llm.validation import validate_generation
 from tests.fixtures.litellm import (
     LITELLM_VENV,
     PRODUCTION_CONFIG,
@@ -135,5 +136,5 @@ def test_the_app_gateway_works_at_the_prefixed_base_url(ecs_style_proxy, simulat
             filename=PDF.name,
         )
     )
-    assert set(generation.data) == {"description"}
+    assert set(validate_generation(generation, SCHEMA)) == {"description"}
     gateway.delete(remote.id, model=model)

@@ -17,6 +17,7 @@ from llm.cost import model_cost_with_source
 from llm.errors import RetryableError
 from llm.gateways import get_gateway, reset_gateways
 from llm.types import GenerationRequest
+from llm.validation import validate_generation
 from tests.extraction.qcluster import FAKE_KEYS
 from tests.llm.invoice import INSTRUCTIONS, PDF, expected_answer
 from tests.llm.invoice import SCHEMA_WITH_PO as SCHEMA
@@ -79,7 +80,7 @@ def test_a_batch_answers_each_item_at_the_batch_price(sim, provider):
     results = {r.key: r for r in batches.results(job)}
     assert sorted(results) == keys
     answered = results["run-1"].generation
-    assert answered.data == expected_answer(SCHEMA)
+    assert validate_generation(answered, SCHEMA) == expected_answer(SCHEMA)
     assert answered.simulated
     full, _ = model_cost_with_source(job.model, answered.usage)
     assert answered.cost_source == "catalog"
