@@ -61,13 +61,6 @@ def shared_client(base_url: str) -> httpx.Client:
     return client
 
 
-def close_clients() -> None:
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
-
-
 class LiteLLMProxy(Gateway):
     route = "proxy"
     name = "litellm"

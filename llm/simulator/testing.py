@@ -64,9 +64,6 @@ class SimulatorClient:
             spec["kind"] = "error"
         return self._post("faults", spec)["faults"][0]
 
-    def clear_faults(self) -> None:
-        self._http.delete("/_control/faults").raise_for_status()
-
     def faults(self) -> dict:
         return self._http.get("/_control/faults").json()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -227,7 +226,3 @@ def page(items: list, *, limit: str | None, after: str | None, key=lambda item: 
         items = items[keys.index(after) + 1 :] if after in keys else []
     size = max(1, min(int(limit), 10000)) if limit and str(limit).isdigit() else len(items) or 1
     return items[:size], len(items) > size
-
-
-def null_sink() -> BinaryIO:
-    return io.BytesIO()
