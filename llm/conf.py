@@ -1,8 +1,8 @@
 """Every setting of the llm app and its default, in one place (django-q2's `conf.py` shape).
 
-`remorai/settings.py` reads the environment and passes these names through; a name it does not set
-gets the default here. Read as `conf.NAME`: looked up on each access, so a test's `settings`
-override is seen at once.
+`remorai/settings.py` passes through a variable set in the environment (read as its default's
+type); a name it does not set gets the default here, written nowhere else. Read as `conf.NAME`:
+looked up on each access, so a test's `settings` override is seen at once.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "LLM_PROXY_HEALTH_CACHE_SECONDS": 5.0,
     # Fallback models when a request names none.
     "LLM_DEFAULT_FALLBACKS": [],
-    # The model catalog: operator override over the LLMModel table (see llm.catalog), and how
-    # long each process keeps its copy of the table (the delay before an edit is seen everywhere).
+    # The model catalog: operator override over the LLMModel table (see llm.catalog), per model
+    # and field, e.g. '{"openai/gpt-4o": {"price_input": "2"}, "openai/gpt-4o-mini": null}'
+    # (null removes a model); and how long each process keeps its copy of the table (the delay
+    # before an edit is seen everywhere).
     "LLM_MODELS_JSON": {},
     "LLM_CATALOG_CACHE_SECONDS": 5.0,
     # Provider batch jobs: at most this many requests and bytes (the input file, or Anthropic's

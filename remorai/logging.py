@@ -67,3 +67,38 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:
             payload["exc"] = record.exc_text
         return redact(json.dumps(payload, default=str))
+
+
+def logging_config(*, fmt: str, level: str) -> dict:
+    """The LOGGING setting: one console handler (text or JSON lines), every line redacted."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": "remorai.logging.RedactSecretsFilter"}},
+        "formatters": {
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "remorai.logging.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json" if fmt == "json" else "text",
+                "filters": ["redact"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
+            # botocore's DEBUG lines carry response bodies: Secrets Manager's answer holds the keys
+            # before llm.secrets can register them for masking.
+            "botocore": {"level": "WARNING"},
+            "boto3": {"level": "WARNING"},
+            "urllib3": {"level": "WARNING"},
+            # pypdf warns about every quirk of an uploaded file; intake reports what matters.
+            "pypdf": {"level": "ERROR"},
+            # factur-x warns about every PDF that carries no e-invoice (most of them).
+            "factur-x": {"level": "ERROR"},
+        },
+    }

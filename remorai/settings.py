@@ -11,7 +11,11 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from extraction.conf import DEFAULTS as _extraction_defaults
+from extraction.webhooks.conf import DEFAULTS as _webhook_defaults
+from llm.conf import DEFAULTS as _llm_defaults
 from remorai.dbconfig import database_from_parts
+from remorai.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -319,70 +323,31 @@ QUEUE_METRICS_ENABLED = env.bool("QUEUE_METRICS_ENABLED", default=False)
 QUEUE_METRICS_NAMESPACE = env.str("QUEUE_METRICS_NAMESPACE", default="Remorai")
 QUEUE_METRICS_REGION = env.str("QUEUE_METRICS_REGION", default="")
 
-# --- Extraction pipeline (defaults and meaning: extraction/conf.py) --------------------------
-# A running run heartbeats every EXTRACTION_HEARTBEAT_SECONDS; the sweeper (two schedules, a
-# minute apart each and 30 s apart from each other: the cluster's scheduler wakes every 30 s)
-# re-queues one whose heartbeat is older than EXTRACTION_STALE_HEARTBEAT_SECONDS, and enqueues
-# again a queued run left waiting EXTRACTION_STALE_QUEUED_SECONDS with no task in the broker: a
-# run whose worker was killed moves again within 20 s + 30 s at worst, whatever Q_RETRY is.
-EXTRACTION_HEARTBEAT_SECONDS = env.float("EXTRACTION_HEARTBEAT_SECONDS", default=5.0)
-EXTRACTION_STALE_HEARTBEAT_SECONDS = env.float("EXTRACTION_STALE_HEARTBEAT_SECONDS", default=20.0)
-EXTRACTION_STALE_QUEUED_SECONDS = env.float("EXTRACTION_STALE_QUEUED_SECONDS", default=15.0)
-EXTRACTION_MAX_ATTEMPTS = env.int("EXTRACTION_MAX_ATTEMPTS", default=3)
-# A worker retries its claim, attempt rows and result write this long through a database outage
-# (the provider's answer held meanwhile); keep it well under Q_TIMEOUT.
-EXTRACTION_DB_RETRY_SECONDS = env.float("EXTRACTION_DB_RETRY_SECONDS", default=120.0)
+# --- App tunables ----------------------------------------------------------------------------
+# Each app's settings reader holds its tunables and their defaults, written once there:
+# extraction/conf.py, extraction/webhooks/conf.py, llm/conf.py (provider keys: read them through
+# llm.secrets.get_api_key, which also masks them in logs). A variable set in the environment
+# overrides its default, read as the default's type (None: seconds, derived from other settings).
 
-# --- Webhooks (extraction/webhooks/conf.py has the defaults and what each means) ------------
-WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
-WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
-WEBHOOK_RETRY_SCHEDULE = env.list(
-    "WEBHOOK_RETRY_SCHEDULE", cast=float, default=[5, 60, 300, 1800, 7200, 21600, 54000]
-)
-WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=5)
-WEBHOOK_SECRET_OVERLAP_SECONDS = env.float("WEBHOOK_SECRET_OVERLAP_SECONDS", default=86400.0)
-WEBHOOK_CLAIM_SECONDS = env.float("WEBHOOK_CLAIM_SECONDS", default=60.0)
 
-# --- LLM layer ------------------------------------------------------------------------------
-LITELLM_BASE_URL = env.str("LITELLM_BASE_URL", default="")
-LITELLM_API_KEY = env.str("LITELLM_API_KEY", default="")
-LLM_SECRETS_ID = env.str("LLM_SECRETS_ID", default="")
-OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
-GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
-ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
-LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=120.0)
-LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=5.0)
-# Provider keys (or, with LLM_SECRETS_ID, from AWS Secrets Manager): read them via
-# llm.secrets.get_api_key(provider), which also masks them in logs.
-OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
-GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
-ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
-AWS_SECRETS_REGION = env.str("AWS_SECRETS_REGION", default="") or env.str(
-    "AWS_DEFAULT_REGION", default="us-east-1"
-)
-LLM_SECRETS_CACHE_SECONDS = env.int("LLM_SECRETS_CACHE_SECONDS", default=300)
+def _read_env(name: str, default):
+    if isinstance(default, bool):
+        return env.bool(name)
+    if isinstance(default, int):
+        return env.int(name)
+    if isinstance(default, tuple | list):
+        numbers = bool(default) and all(isinstance(v, int | float) for v in default)
+        return env.list(name, cast=float if numbers else str)
+    if isinstance(default, dict):
+        return env.json(name)
+    return env.str(name) if isinstance(default, str) else env.float(name)
 
-# The model catalog is the llm.LLMModel table (seeded by migration, synced from the proxy with
-# `manage.py sync_models`, edited in the admin). LLM_MODELS_JSON overrides it per model and field
-# at deploy time and wins over the table: '{"openai/gpt-4o": {"price_input": "2"},
-# "openai/gpt-9": {"direct_model": "gpt-9", "max_pages": 100}, "openai/gpt-4o-mini": null}'
-# (null removes a model). Each process re-reads the table every LLM_CATALOG_CACHE_SECONDS.
-LLM_MODELS_JSON = env.json("LLM_MODELS_JSON", default={})
-LLM_CATALOG_CACHE_SECONDS = env.float("LLM_CATALOG_CACHE_SECONDS", default=5.0)
-# Fallback models used when a request names none (e.g. "gemini/gemini-2.5-flash,openai/gpt-4o").
-LLM_DEFAULT_FALLBACKS = env.list("LLM_DEFAULT_FALLBACKS", default=[])
-# Retry policy: attempts per route, and the longest wait we sleep in a worker. A provider asking
-# for a longer wait turns into a "retry later at T" outcome the caller schedules.
-LLM_RETRY_ATTEMPTS = env.int("LLM_RETRY_ATTEMPTS", default=3)
-LLM_RETRY_BASE_SECONDS = env.float("LLM_RETRY_BASE_SECONDS", default=1.0)
-LLM_MAX_RETRY_WAIT_SECONDS = env.float("LLM_MAX_RETRY_WAIT_SECONDS", default=30.0)
-# Circuit breaker per route: open after N consecutive failed calls, half-open after a cool-off.
-LLM_BREAKER_FAILURES = env.int("LLM_BREAKER_FAILURES", default=5)
-LLM_BREAKER_COOLOFF_SECONDS = env.float("LLM_BREAKER_COOLOFF_SECONDS", default=60.0)
-# Longest time one operation (upload, generate) may take on one route, retries included.
-LLM_CALL_DEADLINE_SECONDS = env.float("LLM_CALL_DEADLINE_SECONDS", default=300.0)
-# How long the readiness check keeps the proxy's answer.
-LLM_PROXY_HEALTH_CACHE_SECONDS = env.float("LLM_PROXY_HEALTH_CACHE_SECONDS", default=5.0)
+
+for _name, _default in {**_extraction_defaults, **_webhook_defaults, **_llm_defaults}.items():
+    if _name in os.environ:
+        globals()[_name] = _read_env(_name, _default)
+if "AWS_SECRETS_REGION" not in os.environ and "AWS_DEFAULT_REGION" in os.environ:
+    AWS_SECRETS_REGION = env.str("AWS_DEFAULT_REGION")
 
 # --- Remote copies of documents at providers ------------------------------------------------
 # The daily retention task deletes copies uploaded longer ago than this (and expired ones).
@@ -393,37 +358,7 @@ IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "remorai.logging.RedactSecretsFilter"}},
-    "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "remorai.logging.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_FORMAT == "json" else "text",
-            "filters": ["redact"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
-        # botocore's DEBUG lines carry response bodies: Secrets Manager's answer holds the keys
-        # before llm.secrets can register them for masking.
-        "botocore": {"level": "WARNING"},
-        "boto3": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-        # pypdf warns about every quirk of an uploaded file; intake reports what matters.
-        "pypdf": {"level": "ERROR"},
-        # factur-x warns about every PDF that carries no e-invoice (most of them).
-        "factur-x": {"level": "ERROR"},
-    },
-}
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
 
 # --- Production hardening -------------------------------------------------------------------
 if not DEBUG:

@@ -12,8 +12,15 @@ README_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \|", re.MULTILINE)
 
 
 def settings_variables() -> set[str]:
+    """What settings.py reads itself, and every tunable of the apps' settings readers (settings.py
+    passes each through from the environment)."""
+    from extraction import conf as extraction_conf
+    from extraction.webhooks import conf as webhook_conf
+    from llm import conf as llm_conf
+
     source = (REPO_ROOT / "remorai" / "settings.py").read_text()
-    return set(ENV_READ.findall(source)) | set(dbconfig.FIELDS)
+    tunables = {*extraction_conf.DEFAULTS, *webhook_conf.DEFAULTS, *llm_conf.DEFAULTS}
+    return set(ENV_READ.findall(source)) | set(dbconfig.FIELDS) | tunables
 
 
 def test_every_settings_variable_is_in_env_example_and_readme():

@@ -102,6 +102,37 @@ def test_debug_has_a_development_secret_key():
     assert result.stdout.split() == ["True", "True"]
 
 
+def test_app_tunables_come_from_the_environment_typed_as_their_defaults_or_keep_them(tmp_path):
+    code = """
+        import django; django.setup()
+        from extraction import conf
+        from extraction.webhooks import conf as webhooks
+        from llm.conf import conf as llm
+        print(repr((conf.upload_poll_seconds(), conf.max_attempts(), conf.heartbeat_seconds())))
+        print(repr((webhooks.retry_schedule(), webhooks.allow_http(), llm.LLM_BATCH_LIMITS)))
+        print(repr((llm.LLM_DEFAULT_FALLBACKS, llm.LLM_RETRY_ATTEMPTS, llm.AWS_SECRETS_REGION)))
+    """
+    env = base_env(
+        VAR_DIR=str(tmp_path),
+        EXTRACTION_UPLOAD_POLL_SECONDS="0.1",
+        EXTRACTION_MAX_ATTEMPTS="7",
+        WEBHOOK_RETRY_SCHEDULE="1,2.5",
+        WEBHOOK_ALLOW_HTTP="true",
+        LLM_BATCH_LIMITS='{"openai": {"requests": 2, "bytes": 10}}',
+        LLM_DEFAULT_FALLBACKS="openai/gpt-4o,gemini/gemini-2.5-flash",
+        AWS_DEFAULT_REGION="eu-west-3",
+    )
+    for unset in ("EXTRACTION_HEARTBEAT_SECONDS", "LLM_RETRY_ATTEMPTS", "AWS_SECRETS_REGION"):
+        env.pop(unset, None)
+    result = run_python(code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "(0.1, 7, 5.0)",
+        "((1.0, 2.5), True, {'openai': {'requests': 2, 'bytes': 10}})",
+        "(['openai/gpt-4o', 'gemini/gemini-2.5-flash'], 3, 'eu-west-3')",
+    ]
+
+
 # --- SQLite: WAL, and two processes writing at once -------------------------------------------
 
 

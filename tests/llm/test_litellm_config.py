@@ -3,8 +3,8 @@ only one. Fast: reads YAML only (the real proxy runs in test_proxy_real.py)."""
 
 import pytest
 import yaml
-from django.conf import settings
 
+from llm.conf import conf
 from tests.fixtures.litellm import PRODUCTION_CONFIG, simulator_config
 
 PROVIDER_KEYS = {
@@ -50,8 +50,8 @@ def test_the_proxy_neither_retries_nor_cools_down(config):
 
 def test_proxy_upstream_timeout_is_shorter_than_ours(config):
     # Our client must hear the proxy's 408 rather than time out first.
-    assert config["router_settings"]["timeout"] < settings.LLM_TIMEOUT_SECONDS
-    assert config["litellm_settings"]["request_timeout"] < settings.LLM_TIMEOUT_SECONDS
+    assert config["router_settings"]["timeout"] < conf.LLM_TIMEOUT_SECONDS
+    assert config["litellm_settings"]["request_timeout"] < conf.LLM_TIMEOUT_SECONDS
 
 
 def test_simulator_variant_points_every_model_at_the_simulator(config):
