@@ -269,7 +269,7 @@ SPECTACULAR_SETTINGS = {
         "RouteEnum": "extraction.models.Route",
         "RunErrorCodeEnum": "extraction.errors.RunErrorCode",
         # Evidence has a `status` too (verified, not_found, …): its own enum.
-        "EvidenceStatusEnum": "extraction.api.runs_serializers.EVIDENCE_STATUSES",
+        "EvidenceStatusEnum": "extraction.api.verification_serializers.EVIDENCE_STATUSES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
