@@ -166,8 +166,11 @@ class ExtractionRun(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         CANCELLED = "cancelled"
+        # In a provider batch job (ExtractionRun.batch), waiting for its answer: collected by
+        # the batch poll, or back to "queued" when the batch fails it (#16).
+        BATCHED = "batched"
 
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.BATCHED)
     TERMINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -232,6 +235,15 @@ class ExtractionRun(models.Model):
     redo_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redos"
     )
+    batch = models.ForeignKey(
+        "extraction.ExtractionBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        help_text="The provider batch job carrying the run (re-extraction with --batch): status "
+        '"batched" while it waits for the answer (up to 24 h, at the batch price).',
+    )
     # Human review: the correction is kept beside the model's output, never over it.
     reviewed_result = models.JSONField(null=True, blank=True)
     reviewer = models.ForeignKey(
@@ -257,7 +269,7 @@ class ExtractionRun(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["document", "profile"],
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status__in=["queued", "running", "batched"]),
                 name="extractionrun_one_active_per_document_profile",
             )
         ]
@@ -335,7 +347,8 @@ class IdempotencyRecord(models.Model):
 
 
 # Models kept with their feature's package, registered with this app: the stored text layer
-# (extraction/verification/) and webhooks (extraction/webhooks/).
+# (extraction/verification/), webhooks (extraction/webhooks/) and batch jobs (extraction/batches/).
+from extraction.batches.models import ExtractionBatch  # noqa: E402, F401
 from extraction.verification.models import DocumentPage, DocumentTextLayer  # noqa: E402, F401
 from extraction.webhooks.models import (  # noqa: E402, F401
     WebhookAttempt,

@@ -101,6 +101,14 @@ def enqueue_remote_delete(ids: list[int]) -> None:
     async_task(_tasks().delete_remote_files, list(ids), task_name=f"delete-remote-{ids[0]}")
 
 
+def enqueue_batch_submit(run_ids: list) -> None:
+    """Queue sending these batched runs as provider batch jobs (call it after commit)."""
+    from django_q.tasks import async_task
+
+    ids = [str(pk) for pk in run_ids]
+    async_task(_tasks().submit_batches, ids, task_name=f"submit-batch-{ids[0]}")
+
+
 def enqueue_webhook_send(delivery_id) -> None:
     """Queue one webhook delivery's send (its id only: no secret, no body in the task)."""
     from django_q.tasks import async_task

@@ -63,6 +63,7 @@ LIST_COLUMNS = (
     "cancel_requested",
     "trigger",
     "redo_of_id",
+    "batch_id",
     "created_at",
     "queued_at",
     "started_at",

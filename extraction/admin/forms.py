@@ -65,6 +65,17 @@ class ReextractForm(forms.Form):
     )
     model = forms.ChoiceField(choices=model_choices, required=False)
     transport = forms.ChoiceField(choices=Transport.choices, initial=Transport.FILE)
+    as_batch = forms.BooleanField(
+        required=False,
+        label="As a batch job",
+        help_text="Send as provider batch jobs: half the price, answers within 24 hours.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("as_batch") and cleaned.get("transport") != Transport.FILE:
+            self.add_error("as_batch", "A batch job sends documents by file, not inline.")
+        return cleaned
 
 
 class PrettyJSONWidget(forms.Textarea):

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from extraction import selectors
+from extraction import queue, selectors
 from extraction.admin.display import pretty
 from extraction.admin.forms import ReextractForm, review_form_for
 from extraction.admin.review_page import field_evidence, page_sizes
@@ -65,10 +65,11 @@ class RunActionsMixin:
         if request.method == "POST" and "apply" in request.POST:
             form = ReextractForm(request.POST)
             if form.is_valid():
-                started, refused = 0, []
+                started, refused, batched = 0, [], []
+                as_batch = form.cleaned_data["as_batch"]
                 for run in runs:
                     try:
-                        extraction_run_enqueue(
+                        new = extraction_run_enqueue(
                             document=run.document,
                             profile=form.cleaned_data["profile"] or run.profile,
                             model=form.cleaned_data["model"] or None,
@@ -76,12 +77,17 @@ class RunActionsMixin:
                             trigger=Trigger.ADMIN,
                             requested_by=request.user,
                             redo_of=run,
+                            batched=as_batch,
                         )
                         started += 1
+                        batched += [new.pk] if as_batch else []
                     except ApplicationError as exc:
                         refused.append(f"{run.document}: {exc.detail}")
+                if batched:
+                    queue.enqueue_batch_submit(batched)
                 if started:
-                    self.message_user(request, f"Started {started} extraction(s).")
+                    how = " as provider batch jobs (up to 24 h)" if as_batch else ""
+                    self.message_user(request, f"Started {started} extraction(s){how}.")
                 for text in refused:
                     self.message_user(request, text, messages.WARNING)
                 return self._done(request, run_id)

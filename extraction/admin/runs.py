@@ -101,6 +101,7 @@ class ExtractionRunAdmin(RunActionsMixin, ReviewPageMixin, admin.ModelAdmin):
                     "trigger",
                     "requested_by",
                     "redo_of_link",
+                    "batch",
                 ]
             },
         ),
@@ -150,6 +151,10 @@ class ExtractionRunAdmin(RunActionsMixin, ReviewPageMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f for _, opts in self.fieldsets for f in opts["fields"]]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # a batch job's page links to its runs (too many batches for a list filter)
+        return lookup == "batch__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request):
         return False  # runs are started from a document (or re-extracted from a run)

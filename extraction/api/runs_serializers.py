@@ -207,6 +207,7 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "cancel_requested",
             "trigger",
             "redo_of",
+            "batch",
             "timings",
             "verification",
             "needs_review",
@@ -233,7 +234,7 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
         cost = run.cost_usd
         if cost is not None:
             cost = _COST_FIELD.to_representation(cost)
-        redo_of = run.redo_of_id
+        redo_of, batch = run.redo_of_id, run.batch_id
         return {
             "id": str(run.pk),
             "url": self.get_url(run),
@@ -258,6 +259,7 @@ class ExtractionRunSerializer(serializers.ModelSerializer):
             "cancel_requested": _bool(run.cancel_requested),
             "trigger": _choice(run.trigger),
             "redo_of": None if redo_of is None else str(redo_of),
+            "batch": None if batch is None else str(batch),
             "timings": self.get_timings(run),
             "verification": run.verification,
             "needs_review": _bool(run.needs_review),

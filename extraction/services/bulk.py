@@ -39,6 +39,7 @@ class ReextractSummary:
     skipped_conflict: int = 0
     run_ids: list = field(default_factory=list)
     started_at: datetime | None = None
+    batches: list = field(default_factory=list)  # the provider batch jobs (provider_batch)
 
 
 def reextract_candidates(
@@ -95,8 +96,12 @@ def extraction_runs_reextract(
     trigger: str = Trigger.COMMAND,
     on_batch: Callable[[int], None] | None = None,
     keep_ids: bool = False,
+    provider_batch: bool = False,
 ) -> ReextractSummary:
     """Queue a new run (trigger `command`, `redo_of` = the latest run) for every candidate.
+
+    `provider_batch`: the new runs are created "batched" and sent as provider batch jobs
+    (extraction/services/batches.py) instead of the normal queue: half the price, up to 24 h.
 
     Documents whose latest run is still queued or running are skipped (and counted), as is any
     that gets an active run between the selection and the insert (the partial unique
@@ -110,6 +115,8 @@ def extraction_runs_reextract(
         trigger=trigger,
         requested_by=requested_by,
     )
+    if provider_batch:
+        snapshot["status"] = Status.BATCHED
     summary = ReextractSummary(started_at=timezone.now())
     candidates = reextract_candidates(
         profile=profile, filters=filters, created_before=summary.started_at
@@ -139,7 +146,8 @@ def extraction_runs_reextract(
             inserted = list(
                 ExtractionRun.objects.filter(pk__in=wanted).values_list("pk", flat=True)
             )
-            transaction.on_commit(lambda ids=inserted: _enqueue_all(ids))
+            if not provider_batch:
+                transaction.on_commit(lambda ids=inserted: _enqueue_all(ids))
         summary.created += len(inserted)
         summary.skipped_conflict += len(batch) - len(inserted)
         if keep_ids:
@@ -161,6 +169,10 @@ def extraction_runs_reextract(
     flush()
     if on_batch and pending_progress:
         on_batch(pending_progress)
+    if provider_batch:
+        from extraction.services.batches import extraction_batches_submit
+
+        summary.batches = extraction_batches_submit(run_ids=None)
     return summary
 
 

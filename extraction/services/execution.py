@@ -57,10 +57,15 @@ def _failed(code: str, message: str, provider_code: str = "", **extra) -> dict:
     }
 
 
-def extraction_run_execute(*, run_id) -> str:
-    """Execute a queued run once; returns what happened ("not_claimed", or the new status)."""
+def extraction_run_execute(*, run_id, answer=None) -> str:
+    """Execute a queued run once; returns what happened ("not_claimed", or the new status).
+
+    `answer` (llm.service.GivenAnswer): a batched run's answer from its provider batch job — the
+    run is claimed from "batched" and the answer stands for the first model call (#16).
+    """
+    status = Status.QUEUED if answer is None else Status.BATCHED
     # Through a database outage the claim waits (bounded) instead of consuming the task.
-    token = durable.retry_db(lambda: _claim(run_id), what="the claim", run_id=run_id)
+    token = durable.retry_db(lambda: _claim(run_id, status=status), what="the claim", run_id=run_id)
     if token is None:
         logger.info("run %s: nothing to claim (duplicate or late delivery)", run_id)
         return "not_claimed"
@@ -92,6 +97,7 @@ def extraction_run_execute(*, run_id) -> str:
             # An invoice with an embedded e-invoice is answered from its XML (route "embedded").
             plan = embedded_plan(run=run, path=path)
             extract = embedded_extract(plan) if plan.answer else _llm_extract
+            given = {"answer": answer} if answer is not None and not plan.answer else {}
             outcome = extract(
                 path=path,
                 filename=run.document.original_name,
@@ -106,6 +112,7 @@ def extraction_run_execute(*, run_id) -> str:
                 on_attempt=recorder,
                 should_continue=lease.should_continue,
                 deadline=started + conf.run_budget_seconds(),
+                **given,
             )
     except llm_errors.RetryLater as exc:
         recorder.catch_up(getattr(exc, "attempts", ()))

@@ -123,12 +123,13 @@ class Lease:
             thread.join(timeout=interval + 5)
 
 
-def claim(run_id) -> uuid.UUID | None:
-    """Claim a queued, due run for one execution: its lease token, or None if not claimed."""
+def claim(run_id, *, status: str = Status.QUEUED) -> uuid.UUID | None:
+    """Claim a queued, due run for one execution: its lease token, or None if not claimed.
+    (`status` batched: a run whose answer came in a provider batch job, claimed to write it.)"""
     token = uuid.uuid4()
     now = timezone.now()
     claimed = (
-        ExtractionRun.objects.filter(pk=run_id, status=Status.QUEUED)
+        ExtractionRun.objects.filter(pk=run_id, status=status)
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .update(
             status=Status.RUNNING,

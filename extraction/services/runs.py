@@ -88,6 +88,7 @@ def extraction_run_enqueue(
     trigger: str = Trigger.API,
     requested_by=None,
     redo_of: ExtractionRun | None = None,
+    batched: bool = False,
     source: str = Source.AUTO,
 ) -> ExtractionRun:
     """Create a queued run with a snapshot of the profile; its task is enqueued on commit.
@@ -103,6 +104,8 @@ def extraction_run_enqueue(
         requested_by=requested_by,
         source=source,
     )
+    if batched:  # for a provider batch job (services/batches.py submits it), not the queue
+        snapshot["status"] = Status.BATCHED
     run = ExtractionRun(
         document=document,
         redo_of=redo_of,
@@ -114,7 +117,8 @@ def extraction_run_enqueue(
         with transaction.atomic():
             run.save()
             # The partial unique constraint is the real guard; this is only for the message.
-            transaction.on_commit(lambda: queue.enqueue_task(run.pk))
+            if not batched:
+                transaction.on_commit(lambda: queue.enqueue_task(run.pk))
     except IntegrityError:
         raise _active_run_conflict(document=document, profile=profile) from None
     logger.info("extraction run %s queued (%s, %s)", run.pk, profile.slug, run.requested_model)
@@ -122,10 +126,13 @@ def extraction_run_enqueue(
 
 
 def extraction_run_cancel(*, run: ExtractionRun) -> ExtractionRun:
-    """A queued run is cancelled at once; a running one is flagged and stops at its next check."""
+    """A queued run is cancelled at once; a running one is flagged and stops at its next check.
+    A run in a provider batch job is cancelled at once too: its answer will be ignored (and a
+    batch whose runs are all cancelled is cancelled at the provider by the batch poll)."""
     now = timezone.now()
     with transaction.atomic():
-        if ExtractionRun.objects.filter(pk=run.pk, status=Status.QUEUED).update(
+        waiting = (Status.QUEUED, Status.BATCHED)
+        if ExtractionRun.objects.filter(pk=run.pk, status__in=waiting).update(
             status=Status.CANCELLED,
             cancel_requested=True,
             finished_at=now,

@@ -6,7 +6,13 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from extraction.models import ExtractionAttempt, ExtractionProfile, ExtractionRun, UploadedFile
+from extraction.models import (
+    ExtractionAttempt,
+    ExtractionBatch,
+    ExtractionProfile,
+    ExtractionRun,
+    UploadedFile,
+)
 from tests.ops.conftest import make_document, make_remote, make_run
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +41,8 @@ def world(staff, profile):
     other = make_document(staff, name="other.pdf")
     queued = make_run(other, profile, status="queued")
     remote = make_remote(doc)
+    batch = ExtractionBatch.objects.create(provider="openai", model="openai/gpt-4o", status="done")
+    make_run(other, profile, batch=batch)
     return {"doc": doc, "ok": ok, "failed": failed, "queued": queued, "remote": remote}
 
 

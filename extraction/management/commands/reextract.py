@@ -1,4 +1,5 @@
-"""python manage.py reextract --profile SLUG [filters] [--dry-run] [--batch-size N] [--wait]"""
+"""python manage.py reextract --profile SLUG [filters] [--dry-run] [--batch-size N] [--wait]
+[--batch] (as provider batch jobs: half the price, answers within 24 h)"""
 
 import sys
 import time
@@ -72,6 +73,11 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="count and show a sample; enqueue nothing"
         )
         parser.add_argument("--batch-size", type=int, default=500, help="runs per insert")
+        parser.add_argument(
+            "--batch",
+            action="store_true",
+            help="send the runs as provider batch jobs (half the price; answers within 24 h)",
+        )
         parser.add_argument("--wait", action="store_true", help="follow the runs to completion")
         parser.add_argument(
             "--poll", type=float, default=2.0, help="seconds between checks with --wait"
@@ -110,6 +116,8 @@ class Command(BaseCommand):
             until=parse_when(o["until"]) if o["until"] else None,
         )
         model = o["model"] or profile.default_model
+        if o["batch"] and o["transport"] != Transport.FILE:
+            raise CommandError("--batch sends documents by file: it cannot be used with inline")
         if o["dry_run"]:
             return self._dry_run(profile, filters, model, o["limit"])
         try:
@@ -160,15 +168,18 @@ class Command(BaseCommand):
                     batch_size=o["batch_size"],
                     trigger=Trigger.COMMAND,
                     on_batch=bar.update,
+                    provider_batch=o["batch"],
                 )
             except ApplicationError as exc:
                 raise CommandError(exc.detail) from exc
+        if o["batch"]:
+            self._batch_report(summary)
         self.stdout.write(
             f"Queued {summary.created} re-extractions with profile {profile.slug} and model "
             f"{model} ({summary.candidates} candidates; skipped {summary.skipped_active} with a "
             f"queued or running run, {summary.skipped_conflict} started meanwhile)."
         )
-        if summary.created and clusters_alive() == 0:
+        if summary.created and not o["batch"] and clusters_alive() == 0:
             self.stderr.write(
                 self.style.WARNING(
                     "No queue worker (qcluster) is running: the runs stay queued until one "
@@ -179,6 +190,19 @@ class Command(BaseCommand):
         if o["wait"] and summary.created:
             self._interrupted = "Stopped waiting: the runs go on in the background."
             self._wait(profile, summary, o["poll"], quiet, o["wait_timeout"])
+
+    def _batch_report(self, summary):
+        jobs = [b for b in summary.batches if b.remote_id]
+        sent = sum(b.item_count for b in jobs)
+        self.stdout.write(
+            f"Sent {sent} runs as {len(jobs)} provider batch jobs (half the price; the answers "
+            "come within 24 h, collected by the poll-provider-batches schedule)."
+        )
+        for batch in summary.batches:
+            self.stdout.write(
+                f"  batch {batch.pk}: {batch.provider} {batch.model}, {batch.item_count} runs, "
+                f"{batch.status}" + (f" ({batch.error_message})" if batch.error_message else "")
+            )
 
     def _wait(self, profile, summary, poll, quiet, timeout):
         since = summary.started_at

@@ -1,0 +1,63 @@
+"""Admin for provider batch jobs (ExtractionBatch): read-only; a job is made by `reextract
+--batch` or the re-extract form's "as a batch job", and moved on by the batch poll."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from extraction.models import ExtractionBatch
+
+
+@admin.register(ExtractionBatch)
+class ExtractionBatchAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "provider",
+        "model",
+        "status",
+        "item_count",
+        "succeeded_count",
+        "requeued_count",
+        "cost_usd",
+        "savings_usd",
+        "submitted_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "provider", "model", "created_at"]
+    search_fields = ["remote_id", "model"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "provider",
+        "model",
+        "route",
+        "remote_id",
+        "input_file_id",
+        "status",
+        "item_count",
+        "succeeded_count",
+        "requeued_count",
+        "ignored_count",
+        "cost_usd",
+        "savings_usd",
+        "created_at",
+        "submitted_at",
+        "finished_at",
+        "next_poll_at",
+        "poll_count",
+        "error_message",
+        "runs_link",
+    ]
+
+    @admin.display(description="runs")
+    def runs_link(self, batch):
+        url = reverse("admin:extraction_extractionrun_changelist") + f"?batch__id__exact={batch.pk}"
+        return format_html('<a href="{}">{} runs</a>', url, batch.runs.count())
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its runs point at it; the job may still run at the provider

@@ -1,0 +1,161 @@
+"""Collecting provider batch jobs (#16 §2): the schedule polls each open batch with back-off;
+a finished job's results are written through the normal execution path, item by item.
+
+Each answered item is executed as its run with the answer given (extraction_run_execute(answer=):
+the claim from "batched", validation, the repair turn as a normal call when needed, evidence and
+checks, the lease-guarded terminal write, an attempt at the batch price). The claim makes it
+idempotent: an ingestion killed half-way is resumed by a later poll, and an item already written
+(or whose run was cancelled) claims nothing. Items that failed, and every run still batched once
+the results are read (expired, failed or cancelled jobs), go back to the normal queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from extraction.batches.models import ExtractionBatch
+from extraction.models import ExtractionRun
+from extraction.services.batches import extraction_batches_submit, runs_requeue, waiting_runs
+from extraction.services.execution import extraction_run_execute
+from llm import batches as llm_batches
+from llm.cost import model_cost_with_source
+from llm.errors import LLMError
+from llm.service import GivenAnswer
+from remorai.logging import redact
+
+logger = logging.getLogger(__name__)
+
+BatchStatus = ExtractionBatch.Status
+# Poll intervals: 30 s, 1, 2, 5, 10 min, then every 15 min (a job takes minutes to 24 h).
+BACKOFF_SECONDS = (30, 60, 120, 300, 600, 900)
+# An ingestion holds its batch this long; a worker killed meanwhile is resumed after it.
+INGEST_LEASE = timedelta(minutes=10)
+# Batched runs with no job after this long were left by a submission that stopped.
+STRANDED_AFTER = timedelta(minutes=10)
+FINAL = {
+    llm_batches.ENDED: BatchStatus.DONE,
+    llm_batches.EXPIRED: BatchStatus.EXPIRED,
+    llm_batches.FAILED: BatchStatus.FAILED,
+    llm_batches.CANCELLED: BatchStatus.CANCELLED,
+}
+
+
+def next_poll_delay(polls: int) -> timedelta:
+    return timedelta(seconds=BACKOFF_SECONDS[min(polls, len(BACKOFF_SECONDS) - 1)])
+
+
+def due_batches():
+    """Selector: open batches whose next look is due."""
+    now = timezone.now()
+    return ExtractionBatch.objects.filter(
+        status__in=[BatchStatus.RUNNING, BatchStatus.CANCELLING, BatchStatus.INGESTING]
+    ).filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+
+
+def extraction_batches_poll() -> dict:
+    """One pass of the schedule: batched runs stranded without a job (a submission that
+    stopped half-way) are sent; every due batch is looked at. Returns counts for the task log."""
+    stranded = waiting_runs().filter(queued_at__lt=timezone.now() - STRANDED_AFTER)
+    if stranded.exists():
+        extraction_batches_submit(run_ids=stranded.values_list("pk", flat=True))
+    counts = {"polled": 0, "ingested": 0}
+    for batch_id in list(due_batches().values_list("pk", flat=True)):
+        counts["polled"] += 1
+        try:
+            if extraction_batch_poll(batch_id=batch_id):
+                counts["ingested"] += 1
+        except LLMError as exc:  # the provider unreachable now: look again later
+            logger.warning("batch %s: poll failed: %s", batch_id, redact(str(exc)))
+            _later(ExtractionBatch.objects.get(pk=batch_id))
+    return counts
+
+
+def _job(batch: ExtractionBatch) -> llm_batches.BatchJob:
+    return llm_batches.BatchJob(
+        batch.provider, batch.model, batch.route, batch.remote_id, batch.input_file_id
+    )
+
+
+def _later(batch: ExtractionBatch) -> None:
+    ExtractionBatch.objects.filter(pk=batch.pk).update(
+        poll_count=F("poll_count") + 1,
+        next_poll_at=timezone.now() + next_poll_delay(batch.poll_count),
+    )
+
+
+def extraction_batch_poll(*, batch_id) -> bool:
+    """Look at one batch: cancel it at the provider when none of its runs waits any more,
+    ingest it once finished. True when its results were ingested by this call."""
+    batch = ExtractionBatch.objects.get(pk=batch_id)
+    waiting = batch.runs.filter(status=ExtractionRun.Status.BATCHED)
+    job = _job(batch)
+    if batch.status == BatchStatus.RUNNING and not waiting.exists():
+        llm_batches.cancel(job)  # every run was cancelled (or taken back): nothing to wait for
+        ExtractionBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.CANCELLING)
+        logger.info("batch %s: no run waits for it any more; cancelled at the provider", batch.pk)
+    state = llm_batches.poll(job)
+    if not state.finished:
+        _later(batch)
+        return False
+    # One ingestion at a time: the conditional update takes the batch for INGEST_LEASE.
+    now = timezone.now()
+    taken = ExtractionBatch.objects.filter(pk=batch.pk, next_poll_at=batch.next_poll_at).update(
+        status=BatchStatus.INGESTING, next_poll_at=now + INGEST_LEASE
+    )
+    if not taken:
+        return False
+    extraction_batch_ingest(batch=batch, state=state)
+    return True
+
+
+def extraction_batch_ingest(*, batch: ExtractionBatch, state: llm_batches.BatchState) -> None:
+    """Write every result of a finished job; every run it leaves batched goes back to the
+    normal queue; the batch gets its final status, counts, cost and savings."""
+    job = _job(batch)
+    for result in llm_batches.results(job):
+        if result.generation is not None:
+            _ingest_answer(batch, result.key, result.generation)
+        else:
+            reason = f"batch item failed: {result.error.code}"
+            if runs_requeue(run_ids=[result.key], batch=batch, reason=reason):
+                _count(batch, requeued_count=1)
+    left = batch.runs.filter(status=ExtractionRun.Status.BATCHED).values_list("pk", flat=True)
+    requeued = runs_requeue(run_ids=left, batch=batch, reason=f"batch {state.status}")
+    ExtractionBatch.objects.filter(pk=batch.pk).update(
+        status=FINAL[state.status],
+        requeued_count=F("requeued_count") + requeued,
+        finished_at=timezone.now(),
+        next_poll_at=None,
+        error_message=state.detail[:2000],
+    )
+
+
+def _ingest_answer(batch: ExtractionBatch, run_id: str, generation) -> None:
+    if not ExtractionRun.objects.filter(pk=run_id, batch=batch).exists():
+        return  # not a run of this job (sent twice by two submissions: another job's answer)
+    outcome = extraction_run_execute(
+        run_id=run_id, answer=GivenAnswer(route=batch.route, generation=generation)
+    )
+    if outcome == "not_claimed":  # written already (a resumed ingestion), or cancelled
+        if ExtractionRun.objects.filter(pk=run_id, batch=batch, cancel_requested=True).exists():
+            _count(batch, ignored_count=1)
+        return
+    full, _ = model_cost_with_source(batch.model, generation.usage)
+    paid = generation.cost_usd or Decimal(0)
+    _count(
+        batch,
+        succeeded_count=1,
+        cost_usd=paid,
+        savings_usd=(full - paid) if full is not None else Decimal(0),
+    )
+
+
+def _count(batch: ExtractionBatch, **increments) -> None:
+    ExtractionBatch.objects.filter(pk=batch.pk).update(
+        **{name: F(name) + value for name, value in increments.items()}
+    )

@@ -1,0 +1,197 @@
+"""Submitting runs as provider batch jobs (#16 §1): runs waiting in status "batched" with no
+batch yet are grouped by requested model (so by provider), their documents uploaded where no
+live remote copy exists, and sent as jobs (llm.batches) within the provider's limits, one
+ExtractionBatch row per job. Runs are read a page at a time; the job input streams to disk.
+
+If submission stops half-way (a crash, the provider refusing), nothing is lost: runs whose job
+was not created go back to the normal queue (or are picked up again by the next submission).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from extraction import queue
+from extraction.batches.models import ExtractionBatch
+from extraction.models import Document, ExtractionRun, UploadedFile
+from extraction.services.files import DocumentFileCache, document_local_path
+from llm import batches as llm_batches
+from llm import policy
+from llm.catalog import get_model
+from llm.errors import LLMError
+from llm.gateways import get_gateway
+from llm.routing import Route
+from llm.types import GenerationRequest, RemoteFile
+from remorai.errors import ApplicationError
+from remorai.logging import redact
+
+logger = logging.getLogger(__name__)
+
+Status = ExtractionRun.Status
+PAGE = 500
+# First look at a new job after this long; then the back-off of batch_ingest.next_poll_delay.
+FIRST_POLL = timedelta(seconds=30)
+
+
+def waiting_runs(run_ids=None):
+    """Selector: runs in status batched that no job carries yet."""
+    runs = ExtractionRun.objects.filter(status=Status.BATCHED, batch__isnull=True)
+    return runs.filter(pk__in=run_ids) if run_ids is not None else runs
+
+
+def runs_requeue(*, run_ids, batch: ExtractionBatch | None = None, reason: str = "") -> int:
+    """Batched runs back to the normal queue (their tasks enqueued after commit); a run no
+    longer batched (cancelled, already answered) is left alone. Returns how many went back."""
+    runs = ExtractionRun.objects.filter(pk__in=list(run_ids), status=Status.BATCHED)
+    if batch is not None:
+        runs = runs.filter(batch=batch)
+    with transaction.atomic():
+        moved = list(runs.select_for_update().values_list("pk", flat=True))
+        ExtractionRun.objects.filter(pk__in=moved).update(
+            status=Status.QUEUED, queued_at=timezone.now()
+        )
+        transaction.on_commit(lambda: [queue.enqueue_task(pk) for pk in moved])
+    if moved:
+        logger.info("%d batched runs back to the normal queue: %s", len(moved), reason)
+    return len(moved)
+
+
+def _pages(runs) -> Iterator[list[ExtractionRun]]:
+    """The runs a page at a time, by primary key (each page a fresh query: safe to write
+    between pages on every database)."""
+    last = None
+    while True:
+        page = runs.order_by("pk")
+        if last is not None:
+            page = page.filter(pk__gt=last)
+        page = list(page.select_related("document")[:PAGE])
+        if not page:
+            return
+        yield page
+        last = page[-1].pk
+
+
+def _upload_missing(runs, route: str, provider: str, model: str) -> None:
+    """Every document of `runs` gets a live remote copy at (route, provider); a run whose
+    document cannot be uploaded goes back to the normal queue (it will try there)."""
+    gateway = get_gateway(route, provider)
+    plan_route = Route(route=route, provider=provider, model=model, gateway=gateway.name)
+    for page in _pages(runs):
+        seen = set()
+        for run in page:
+            if run.document_id in seen:
+                continue
+            seen.add(run.document_id)
+            try:
+                _upload_one(run.document, gateway, plan_route)
+            except (LLMError, ApplicationError) as exc:
+                failed = runs.filter(document_id=run.document_id).values_list("pk", flat=True)
+                runs_requeue(run_ids=failed, reason=f"upload failed: {redact(str(exc))}")
+
+
+def _upload_one(document: Document, gateway, route: Route) -> RemoteFile:
+    def upload() -> RemoteFile:
+        with document_local_path(document) as path:
+            return policy.call(
+                route,
+                "upload",
+                lambda timeout: gateway.upload(
+                    path, document.original_name, "application/pdf", model=route.model
+                ),
+                on_attempt=lambda attempt: None,
+            )
+
+    return DocumentFileCache(document).get_or_upload(
+        route=route.route, provider=route.provider, model=route.model, upload=upload
+    )
+
+
+def _items(runs, route: str, provider: str, model: str) -> Iterator[llm_batches.BatchItem]:
+    live = UploadedFile.objects.filter(
+        route=route, provider=provider, state=UploadedFile.State.ACTIVE
+    )
+    for page in _pages(runs):
+        copies = {
+            row.document_id: row
+            for row in live.filter(document_id__in={r.document_id for r in page}).order_by(
+                "created_at"
+            )
+        }
+        for run in page:
+            copy = copies.get(run.document_id)
+            if copy is None:  # its upload failed: back in the normal queue already
+                continue
+            remote = RemoteFile(id=copy.remote_id, bytes=copy.bytes, expires_at=copy.expires_at)
+            request = GenerationRequest(
+                model=model,
+                instructions=run.instructions,
+                schema=run.schema,
+                file=remote,
+                filename=run.document.original_name,
+            )
+            yield llm_batches.BatchItem(key=str(run.pk), request=request)
+
+
+def extraction_batches_submit(*, run_ids=None) -> list[ExtractionBatch]:
+    """Send the waiting batched runs (those of `run_ids`, else all) as provider batch jobs:
+    one or more per requested model. Returns the batches created."""
+    created = []
+    models = waiting_runs(run_ids).values_list("requested_model", flat=True).distinct()
+    for model in sorted(set(models)):
+        runs = waiting_runs(run_ids).filter(requested_model=model)
+        try:
+            provider = get_model(model).provider
+        except LLMError as exc:
+            runs_requeue(run_ids=runs.values_list("pk", flat=True), reason=str(exc))
+            continue
+        route = llm_batches.batch_route(provider)
+        _upload_missing(runs, route, provider, model)
+        items = _items(runs, route, provider, model)
+        for job_input in llm_batches.prepare(
+            provider=provider, model=model, items=items, route=route
+        ):
+            with job_input:
+                created.append(_submit_one(job_input))
+    return created
+
+
+def _submit_one(job_input: llm_batches.BatchInput) -> ExtractionBatch:
+    batch = ExtractionBatch.objects.create(
+        provider=job_input.provider,
+        model=job_input.model,
+        route=job_input.route,
+        item_count=job_input.count,
+    )
+    keys = job_input.keys()
+    while page := [key for _, key in zip(range(PAGE), keys, strict=False)]:
+        waiting_runs(page).update(batch=batch)
+    try:
+        job = llm_batches.submit(job_input, display_name=f"remorai-{batch.pk}")
+    except LLMError as exc:
+        logger.warning("batch %s refused by %s: %s", batch.pk, batch.provider, exc)
+        ExtractionBatch.objects.filter(pk=batch.pk).update(
+            status=ExtractionBatch.Status.FAILED,
+            error_message=redact(str(exc))[:2000],
+            finished_at=timezone.now(),
+        )
+        batch.refresh_from_db()
+        runs_requeue(
+            run_ids=batch.runs.values_list("pk", flat=True), batch=batch, reason="batch refused"
+        )
+        return batch
+    now = timezone.now()
+    ExtractionBatch.objects.filter(pk=batch.pk).update(
+        status=ExtractionBatch.Status.RUNNING,
+        remote_id=job.remote_id,
+        input_file_id=job.input_file_id,
+        submitted_at=now,
+        next_poll_at=now + FIRST_POLL,
+    )
+    batch.refresh_from_db()
+    logger.info("batch %s: %d runs sent to %s", batch.pk, batch.item_count, job.remote_id)
+    return batch

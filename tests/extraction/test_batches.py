@@ -1,0 +1,266 @@
+"""Bulk re-extraction as provider batch jobs (#16), end to end against the simulator (direct
+SDK routes): `reextract --batch` groups the runs into jobs (documents uploaded first, referenced
+by file id), the poll collects the results through the normal execution path (validation, repair
+turn, verification, lease-guarded write, an attempt at the batch price), failed and expired items
+go back to the normal queue, a killed ingestion resumes without writing anything twice, and
+cancelling every run of a batch cancels it at the provider."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+from extraction.models import ExtractionAttempt, ExtractionBatch, ExtractionRun, UploadedFile
+from extraction.services import batch_ingest
+from extraction.services.runs import extraction_run_cancel
+from extraction.textpdf import write_text_pdf
+from llm.cost import model_cost_with_source
+from llm.gateways import reset_gateways
+from llm.types import Usage
+from tests.extraction.pipeline import make_document
+from tests.extraction.qcluster import FAKE_KEYS
+from tests.ops.conftest import SIMPLE_SCHEMA, make_run
+
+pytestmark = pytest.mark.django_db
+MODEL = "openai/gpt-4o-mini"
+
+
+@pytest.fixture
+def sim(settings, simulator):
+    settings.LITELLM_BASE_URL = ""
+    settings.OPENAI_BASE_URL = simulator.openai_base_url
+    settings.GEMINI_BASE_URL = simulator.gemini_base_url
+    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
+    for name, value in FAKE_KEYS.items():
+        setattr(settings, name, value)
+    cache.clear()
+    reset_gateways()
+    yield simulator
+    reset_gateways()
+
+
+@pytest.fixture
+def profile(db):
+    from extraction.models import ExtractionProfile
+
+    schema = {**SIMPLE_SCHEMA, "required": list(SIMPLE_SCHEMA["properties"])}
+    return ExtractionProfile.objects.create(
+        slug="batch-invoice",
+        name="Batch invoice",
+        instructions="Extract the invoice fields.",
+        schema=schema | {"additionalProperties": False},
+        default_model=MODEL,
+    )
+
+
+@pytest.fixture
+def documents(user, profile, tmp_path):
+    docs = []
+    for n in range(4):
+        path = tmp_path / f"invoice-{n}.pdf"
+        write_text_pdf(path, [[f"Invoice number: INV-{n}", "Amount: 10.50", "Currency: EUR"]])
+        doc = make_document(user, path)
+        make_run(doc, profile, model=MODEL)
+        docs.append(doc)
+    return docs
+
+
+def reextract(profile, *args) -> str:
+    out = io.StringIO()
+    call_command(
+        "reextract", "--profile", profile.slug, "--batch", *args, stdout=out, stderr=io.StringIO()
+    )
+    return out.getvalue()
+
+
+def new_runs():
+    return ExtractionRun.objects.filter(trigger="command")
+
+
+def poll_until_done(capture):
+    """The schedule's pass, with every batch due now (the back-off skipped)."""
+    for _ in range(50):
+        ExtractionBatch.objects.filter(status__in=ExtractionBatch.OPEN_STATUSES).update(
+            next_poll_at=None
+        )
+        with capture(execute=True):
+            batch_ingest.extraction_batches_poll()
+        if not ExtractionBatch.objects.filter(status__in=ExtractionBatch.OPEN_STATUSES).exists():
+            return
+    raise AssertionError("batches still open")
+
+
+def test_reextract_batch_sends_one_job_and_collects_it_at_half_price(
+    sim, profile, documents, django_capture_on_commit_callbacks
+):
+    out = reextract(profile)
+    assert "Sent 4 runs as 1 provider batch jobs" in out
+    batch = ExtractionBatch.objects.get()
+    assert (batch.provider, batch.model, batch.status, batch.item_count) == (
+        "openai",
+        MODEL,
+        "running",
+        4,
+    )
+    assert batch.remote_id.startswith("batch_") and batch.submitted_at
+    runs = new_runs()
+    assert set(runs.values_list("status", "batch_id").distinct()) == {("batched", batch.pk)}
+    # documents uploaded first, each once, and referenced by file id
+    assert UploadedFile.objects.filter(provider="openai", state="active").count() == 4
+    assert len(sim.requests(provider="openai", operation="generate")) == 0
+    assert len(sim.requests(provider="openai", operation="batch_create")) == 1
+
+    poll_until_done(django_capture_on_commit_callbacks)
+    batch.refresh_from_db()
+    assert (batch.status, batch.succeeded_count, batch.requeued_count) == ("done", 4, 0)
+    assert batch.finished_at and batch.cost_usd > 0
+    # half price: saved as much as paid (each item rounded to the micro-dollar)
+    assert abs(batch.savings_usd - batch.cost_usd) <= Decimal("0.000001") * 4
+    for run in runs:
+        assert run.status == "succeeded", run.error_message
+        assert run.result["invoice_number"].startswith("INV-")
+        assert run.simulated and run.batch_id == batch.pk
+        assert run.verification is not None  # evidence computed as for a normal run
+        [attempt] = ExtractionAttempt.objects.filter(run=run)
+        assert (attempt.operation, attempt.outcome) == ("generate", "ok")
+        usage = Usage(attempt.input_tokens, attempt.output_tokens, attempt.document_tokens)
+        full, _ = model_cost_with_source(MODEL, usage)
+        assert abs(run.cost_usd - full / 2) <= Decimal("0.000002")
+    assert len(sim.requests(provider="openai", operation="generate")) == 0
+
+
+def test_failed_and_expired_items_go_back_to_the_normal_queue(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    reextract(profile, "--document", str(documents[0].pk), str(documents[1].pk))
+    first = ExtractionBatch.objects.get()
+    failing = str(first.runs.order_by("pk").first().pk)
+    sim.batches(fail_ids=[failing], fail_status=500)
+    poll_until_done(django_capture_on_commit_callbacks)
+    first.refresh_from_db()
+    assert (first.succeeded_count, first.requeued_count) == (1, 1)
+    assert ExtractionRun.objects.get(pk=failing).status == "queued"
+    assert [str(x) for x in enqueued] == [failing]
+
+    sim.batches(fail_ids=[], expire=True)
+    reextract(profile, "--document", str(documents[2].pk), str(documents[3].pk))
+    expired = ExtractionBatch.objects.exclude(pk=first.pk).get()
+    poll_until_done(django_capture_on_commit_callbacks)
+    expired.refresh_from_db()
+    assert (expired.status, expired.requeued_count) == ("expired", 2)
+    assert set(expired.runs.values_list("status", flat=True)) == {"queued"}
+    assert len(enqueued) == 3
+
+
+def test_a_killed_ingestion_resumes_without_writing_twice(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    reextract(profile)
+    real = batch_ingest._ingest_answer
+    calls = []
+
+    def dies_after_two(batch, run_id, generation):
+        if len(calls) == 2:
+            raise KeyboardInterrupt("worker killed")
+        calls.append(run_id)
+        real(batch, run_id, generation)
+
+    monkeypatch.setattr(batch_ingest, "_ingest_answer", dies_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        poll_until_done(django_capture_on_commit_callbacks)
+    batch = ExtractionBatch.objects.get()
+    assert batch.status == "ingesting" and batch.succeeded_count == 2
+    monkeypatch.setattr(batch_ingest, "_ingest_answer", real)
+    poll_until_done(django_capture_on_commit_callbacks)  # the lease ran out: resumed
+    batch.refresh_from_db()
+    assert (batch.status, batch.succeeded_count) == ("done", 4)
+    assert set(new_runs().values_list("status", flat=True)) == {"succeeded"}
+    assert ExtractionAttempt.objects.filter(run__in=new_runs()).count() == 4  # none twice
+
+
+def test_cancelled_runs_are_ignored_and_an_all_cancelled_batch_is_cancelled_remotely(
+    sim, profile, documents, django_capture_on_commit_callbacks
+):
+    sim.batches(delay=60)
+    reextract(profile)
+    batch = ExtractionBatch.objects.get()
+    for run in new_runs():
+        assert extraction_run_cancel(run=run).status == "cancelled"
+    poll_until_done(django_capture_on_commit_callbacks)
+    batch.refresh_from_db()
+    assert batch.status == "cancelled"
+    assert len(sim.requests(provider="openai", operation="batch_cancel")) == 1
+    assert set(new_runs().values_list("status", flat=True)) == {"cancelled"}
+    assert not ExtractionAttempt.objects.filter(run__in=new_runs()).exists()
+
+
+def test_batch_needs_the_file_transport(profile):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="inline"):
+        reextract(profile, "--transport", "inline")
+
+
+def test_admin_reextract_as_a_batch_job_and_the_batch_pages(
+    sim, admin_client, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.urls import reverse
+
+    submitted = []
+    monkeypatch.setattr("extraction.queue.enqueue_batch_submit", submitted.append)
+    latest = ExtractionRun.objects.filter(document__in=documents[:2])
+    response = admin_client.post(
+        reverse("admin:extraction_extractionrun_changelist"),
+        {
+            "action": "reextract_action",
+            "_selected_action": [str(pk) for pk in latest.values_list("pk", flat=True)],
+            "apply": "1",
+            "transport": "file",
+            "as_batch": "on",
+        },
+    )
+    assert response.status_code == 302
+    new = ExtractionRun.objects.filter(trigger="admin")
+    assert set(new.values_list("status", flat=True)) == {"batched"}
+    [ids] = submitted
+    assert sorted(map(str, ids)) == sorted(str(pk) for pk in new.values_list("pk", flat=True))
+
+    from extraction import tasks
+
+    assert tasks.submit_batches([str(pk) for pk in ids]) == 1
+    batch = ExtractionBatch.objects.get()
+    assert batch.item_count == 2
+    page = admin_client.get(reverse("admin:extraction_extractionbatch_change", args=[batch.pk]))
+    assert page.status_code == 200 and b"2 runs" in page.content
+    runs = admin_client.get(
+        reverse("admin:extraction_extractionrun_changelist"), {"batch__id__exact": str(batch.pk)}
+    )
+    assert runs.status_code == 200 and runs.context["cl"].result_count == 2
+
+
+def test_runs_stranded_by_a_stopped_submission_are_sent_by_the_poll(
+    sim, profile, documents, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from extraction.services.bulk import extraction_runs_reextract
+
+    summary = extraction_runs_reextract(profile=profile, keep_ids=True)
+    assert summary.batches == [] and summary.created == 4  # not a batch job (as if it stopped)
+    ExtractionRun.objects.filter(pk__in=summary.run_ids).update(status="batched")
+    poll_until_done(django_capture_on_commit_callbacks)
+    assert not ExtractionBatch.objects.exists()  # recent: a submission may still be running
+    ExtractionRun.objects.filter(pk__in=summary.run_ids).update(
+        queued_at=timezone.now() - timedelta(minutes=11)
+    )
+    poll_until_done(django_capture_on_commit_callbacks)
+    assert ExtractionBatch.objects.get().status == "done"
+    assert set(new_runs().values_list("status", flat=True)) == {"succeeded"}
