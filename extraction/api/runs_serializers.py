@@ -317,6 +317,15 @@ class ExtractionRunDetailSerializer(ExtractionRunSerializer):
     final = serializers.SerializerMethodField(
         help_text="The result to use: `reviewed_result` when reviewed, else the model's `result`."
     )
+    segments = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "A long document's run (README: Long documents): `mode` (segmented, map_reduce), its "
+            "`calls` by page range, ranges `split` after a cut answer, and `item_pages` (each "
+            "merged array item's page); null for a run answered by one call."
+        ),
+    )
 
     class Meta(ExtractionRunSerializer.Meta):
         fields = [
@@ -327,6 +336,7 @@ class ExtractionRunDetailSerializer(ExtractionRunSerializer):
             "reviewed_by",
             "reviewed_at",
             "final",
+            "segments",
             "raw_output",
             "attempts",
         ]

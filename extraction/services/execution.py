@@ -21,7 +21,7 @@ from django.utils import timezone
 from extraction import conf, queue
 from extraction.errors import RunErrorCode
 from extraction.models import ExtractionRun
-from extraction.services import durable
+from extraction.services import durable, segments
 from extraction.services.attempts import AttemptRecorder as _AttemptRecorder
 from extraction.services.attempts import route_fields as _route_fields
 from extraction.services.attempts import usage_fields as _usage_fields
@@ -98,6 +98,8 @@ def extraction_run_execute(*, run_id, answer=None) -> str:
             plan = embedded_plan(run=run, path=path)
             extract = embedded_extract(plan) if plan.answer else _llm_extract
             given = {"answer": answer} if answer is not None and not plan.answer else {}
+            if not plan.answer and not given and segments.applies(run):  # long documents (#14)
+                extract = segments.extractor(run=run, token=token, extract=_llm_extract)
             outcome = extract(
                 path=path,
                 filename=run.document.original_name,
@@ -169,6 +171,7 @@ def extraction_run_execute(*, run_id, answer=None) -> str:
         route=outcome.route,
         simulated=bool(generation.simulated),
         warnings=plan.warnings,
+        segments=getattr(outcome, "segments", None),
         error_code="",
         error_message="",
         error_provider_code="",

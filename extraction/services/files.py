@@ -32,11 +32,13 @@ State = UploadedFile.State
 
 
 class DocumentFileCache:
-    """The llm.service FileCache for one document."""
+    """The llm.service FileCache for one document, or for one page range of it (a segment's
+    sub-PDF, `pages` "first-last": its own remote copies, uploaded once and reused the same way)."""
 
-    def __init__(self, document: Document, *, lease=None):
+    def __init__(self, document: Document, *, lease=None, pages: str = ""):
         self.document = document
         self.lease = lease  # the uploading run's lease token, recorded on `uploading` rows
+        self.pages = pages
 
     def _live(self, *, route: str, provider: str) -> UploadedFile | None:
         return (
@@ -44,6 +46,7 @@ class DocumentFileCache:
                 document=self.document,
                 route=route,
                 provider=provider,
+                pages=self.pages,
                 state__in=[State.UPLOADING, State.ACTIVE],
             )
             .order_by("-created_at")
@@ -102,6 +105,7 @@ class DocumentFileCache:
                     route=route,
                     provider=provider,
                     model_group=model,
+                    pages=self.pages,
                     state=State.UPLOADING,
                     upload_lease=self.lease,
                 )
@@ -134,6 +138,7 @@ class DocumentFileCache:
             route=route,
             provider=provider,
             remote_id=remote_id,
+            pages=self.pages,
             state=State.ACTIVE,
         ).update(state=State.EXPIRED)
 

@@ -16,7 +16,8 @@ import pypdf
 # Gemini deletes uploaded files after 48 h; the simulator reports the same expiration time.
 GEMINI_TTL_SECONDS = 48 * 3600
 # Answers are filled from the first pages only: a 1,000-page file must not cost a minute of pypdf.
-MAX_TEXT_PAGES = 20
+# 100 = the providers' smallest page limit, so a segment's sub-PDF is always read whole (#14).
+MAX_TEXT_PAGES = 100
 TEXT_CACHE_SIZE = 256
 PAGE_BREAK = "\f"
 
