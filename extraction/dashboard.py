@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from extraction.batches.dashboard import batch_state
 from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
@@ -223,4 +224,5 @@ def dashboard_data(range_key: str | None, *, now: datetime | None = None) -> dic
         "simulated_runs": _runs(window).filter(simulated=True).count(),
         "files_by_state": remote_files_by_state(),
         "bytes_per_provider": remote_bytes_per_provider(),
+        "batches": batch_state(window),
     }

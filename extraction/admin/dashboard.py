@@ -63,6 +63,14 @@ def dashboard(request):
         label="Bytes held per provider",
         unit=" MiB",
     )
+    saved_chart = charts.stacked_bars(
+        [
+            (d.strftime(day_fmt), {"saved": float(v)})
+            for d, v in data["batches"]["saved_per_day"].items()
+        ],
+        ["saved"],
+        label="Money saved by batch jobs per day",
+    )
     totals = {s: sum(c[s] for c in data["runs_per_day"].values()) for s in STATUSES}
     succeeded = sum(t for t, _ in data["fallback_per_day"].values())
     fell_back = sum(f for _, f in data["fallback_per_day"].values())
@@ -86,6 +94,7 @@ def dashboard(request):
             "latency": latency_chart,
             "files": files_chart,
             "bytes": bytes_chart,
+            "saved": saved_chart,
         },
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

@@ -91,6 +91,7 @@ def test_dashboard_figures_match_the_known_set(known):
         "succeeded": 3,
         "failed": 0,
         "cancelled": 0,
+        "batched": 0,
     }
     assert per_day[known["today"]] == {
         "queued": 2,
@@ -98,6 +99,7 @@ def test_dashboard_figures_match_the_known_set(known):
         "succeeded": 2,
         "failed": 1,
         "cancelled": 0,
+        "batched": 0,
     }
     # One attempt fell back; the run on the direct route as first route did not.
     assert data["fallback_per_day"][known["yesterday"]] == (3, 1)
@@ -193,3 +195,32 @@ def test_dashboard_shows_the_share_of_runs_needing_review_per_model(admin_client
         f'<tr data-model="{A}"><td>{A}</td><td>3</td><td>1</td><td class="share">33 %</td>' in html
     )
     assert "needs_review__exact=1" in html
+
+
+def test_dashboard_shows_open_batches_pending_items_and_money_saved_per_day(
+    admin_client, user, profile
+):
+    from extraction.models import ExtractionBatch
+
+    now = timezone.now()
+    open_job = ExtractionBatch.objects.create(provider="openai", model=B, status="running")
+    for i in range(3):
+        make_run(make_document(user, name=f"b{i}.pdf"), profile, status="batched", batch=open_job)
+    for days, saved in ((0, "0.25"), (0, "0.50"), (1, "1.00"), (40, "9.00")):
+        ExtractionBatch.objects.create(
+            provider="openai",
+            model=B,
+            status="done",
+            cost_usd=Decimal(saved),
+            savings_usd=Decimal(saved),
+            finished_at=now - timedelta(days=days, minutes=1),
+        )
+    batches = dashboard_data("7d", now=now)["batches"]
+    assert (batches["open"], batches["pending"]) == (1, 3)
+    assert batches["saved"] == Decimal("1.75")  # the 40-day-old job is outside the range
+    today = (now - timedelta(minutes=1)).date()
+    assert batches["saved_per_day"][today] == Decimal("0.75")
+    html = admin_client.get(reverse("admin-dashboard") + "?range=7d").content.decode()
+    assert 'data-kpi="open-batches">open batch jobs: <b>1</b>' in html
+    assert 'data-kpi="batch-pending">runs waiting in them: <b>3</b>' in html
+    assert f'data-series="saved" data-column="{today.strftime("%m-%d")}" data-value="0.75' in html
