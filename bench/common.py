@@ -390,12 +390,13 @@ INSERT INTO extraction_extractionrun
      model_used, route, status, result, raw_output, simulated, error_code, error_message,
      input_tokens, output_tokens, document_tokens, cost_usd, created_at, queued_at, started_at,
      finished_at, attempt_count, cancel_requested, trigger, document_id, profile_id, owner_id,
-     error_provider_code, source, warnings)
+     error_provider_code, source, warnings, checks, needs_review, cost_source, segmenting)
 SELECT gen_random_uuid(), 1, 'Extract.', '{"type": "object"}'::jsonb, %(model)s, '[]'::jsonb,
        'file', %(model)s, 'direct', 'succeeded',
        jsonb_build_object('invoice_number', 'INV-' || size_bytes), '', true, '', '',
        1200, 80, 1000, 0.000420, created_at, created_at, created_at, created_at + interval '2s',
-       1, false, 'api', id, %(profile)s, %(owner)s, '', 'auto', '[]'::jsonb
+       1, false, 'api', id, %(profile)s, %(owner)s, '', 'auto', '[]'::jsonb, '[]'::jsonb, false,
+       'catalog', '{}'::jsonb
 FROM docs
 """
 
