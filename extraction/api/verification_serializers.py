@@ -47,6 +47,10 @@ class EvidenceSerializer(serializers.Serializer):
     text = serializers.CharField(required=False)
     bbox = serializers.ListField(child=serializers.FloatField(), required=False, allow_null=True)
     occurrences = OccurrenceSerializer(many=True, required=False, help_text="Up to 3.")
+    item_page = serializers.IntegerField(
+        required=False,
+        help_text="An item of a segmented array: the page it was read on, the only one searched.",
+    )
     embedded_value = serializers.JSONField(
         required=False,
         help_text="matches_embedded / contradicts_embedded: the value in the embedded e-invoice.",

@@ -155,6 +155,7 @@ def extraction_run_execute(*, run_id, answer=None) -> str:
     if not ours and (lease.cancel_requested or _cancel_requested(run_id)):
         return _cancelled(lease, recorder)
     generation = outcome.generation
+    run.segments = getattr(outcome, "segments", None)  # a segmented run's item pages (#14)
     # Evidence may build the document's text layer once (seconds on a long PDF): keep the lease.
     with lease.heartbeating(conf.heartbeat_seconds()):
         verified = run_verification_compute(
@@ -171,7 +172,7 @@ def extraction_run_execute(*, run_id, answer=None) -> str:
         route=outcome.route,
         simulated=bool(generation.simulated),
         warnings=plan.warnings,
-        segments=getattr(outcome, "segments", None),
+        segments=run.segments,
         error_code="",
         error_message="",
         error_provider_code="",

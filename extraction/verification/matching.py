@@ -34,6 +34,8 @@ class Leaf:
     folded: str = ""
     free_text: bool = False
     spans: list[dict] = field(default_factory=list)  # occurrences found: {page, text, bbox}
+    # A segmented array's item (#14): the page it was read on, the only page searched.
+    page: int | None = None
 
     @property
     def locatable(self) -> bool:

@@ -48,7 +48,9 @@ def run_verification_compute(
     (extraction.verification.embedded_route), laid over the evidence (`source: model` runs)."""
     evidence = counts = None
     try:
-        evidence = evidence_compute(document=run.document, result=result)
+        evidence = evidence_compute(
+            document=run.document, result=result, item_pages=_item_pages(run)
+        )
         counts = evidence_counts(evidence)
     except Exception:  # noqa: BLE001 - evidence never breaks a run
         logger.exception("verification: evidence for run %s could not be computed", run.pk)
@@ -61,6 +63,17 @@ def run_verification_compute(
         checks=checks,
         needs_review=needs_review(evidence=evidence, checks=checks),
     )
+
+
+def _item_pages(run) -> dict[str, int] | None:
+    """{"line_items[3]": 12} for a segmented run (#14): each merged item's page."""
+    per_array = (getattr(run, "segments", None) or {}).get("item_pages") or {}
+    return {
+        f"{name}[{index}]": page
+        for name, pages in per_array.items()
+        for index, page in enumerate(pages)
+        if page is not None
+    } or None
 
 
 def needs_review(*, evidence: dict[str, dict] | None, checks: list[dict]) -> bool:

@@ -211,3 +211,29 @@ def test_over_every_limit_the_other_fields_come_from_the_first_and_last_pages(
     assert [i["description"] for i in run.result["line_items"]] == truth
     copies = sorted(UploadedFile.objects.values_list("pages", flat=True))
     assert copies == ["1-2,120", "1-41", "41-81", "81-120"]
+
+
+def test_each_merged_items_evidence_is_on_the_page_it_was_read_on(
+    user, direct_to_simulator, tmp_path
+):
+    # The same line on pages 3 and 14: each item's evidence points at its own page.
+    def page(number):
+        lines = ["Invoice number: ST-9"] if number == 1 else []
+        name = "Repeated line" if number in (3, 14) else f"Line {number}"
+        return lines + [f"Description: {name}", f"Amount: {number}.50"]
+
+    write_text_pdf(tmp_path / "paged.pdf", (page(n) for n in range(1, 16)))
+    run = run_on(user, tmp_path / "paged.pdf")
+    assert run.status == Status.SUCCEEDED, (run.error_code, run.error_message)
+    descriptions = [i["description"] for i in run.result["line_items"]]
+    first, second = [i for i, d in enumerate(descriptions) if d == "Repeated line"]
+    for index, page_number in ((first, 3), (second, 14)):
+        evidence = run.evidence[f"line_items[{index}].description"]
+        assert (evidence["status"], evidence["page"], evidence["item_page"]) == (
+            "verified",
+            page_number,
+            page_number,
+        )
+        assert [o["page"] for o in evidence["occurrences"]] == [page_number]
+    assert run.evidence["invoice_number"]["status"] == "verified"
+    assert "item_page" not in run.evidence["invoice_number"]
