@@ -116,3 +116,34 @@ def test_a_one_off_command_is_healthy_while_it_runs(plays):
     migrate = plays("migrate")
     result = run_healthcheck(port=closed_port(), allowed_hosts="localhost", pid=migrate)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_product_runs_without_the_simulator_which_the_image_leaves_out():
+    """#13.6: llm/simulator is in .dockerignore; the web, the worker's tasks, the admin and the
+    commands must import and check without it (runsimulator then says it is missing)."""
+    assert "llm/simulator" in (REPO_ROOT / ".dockerignore").read_text().split()
+    script = """
+import sys
+sys.modules["llm.simulator"] = None  # as if the package were not there: importing it fails
+import django
+django.setup()
+from django.core.management import call_command
+from django.core.management.base import CommandError
+call_command("check")
+import importlib, pkgutil
+import extraction, llm, remorai
+for package in (extraction, llm, remorai):
+    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if not module.name.startswith(("llm.simulator", "remorai.settings_")):
+            importlib.import_module(module.name)
+try:
+    call_command("runsimulator", "--port", "0")
+except CommandError as exc:
+    print("REFUSED:", exc)
+"""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "remorai.settings_test"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "REFUSED: The provider simulator is not part of this installation" in result.stdout

@@ -1,11 +1,13 @@
-"""`python manage.py runsimulator --port N`: the provider simulator, until Ctrl-C."""
+"""`python manage.py runsimulator --port N`: the provider simulator, until Ctrl-C.
+
+The simulator is for tests, `make run` and demos; it is left out of the production image
+(.dockerignore), where this command says so instead of failing on an import.
+"""
 
 import signal
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-
-from llm.simulator.server import Simulator
 
 
 class Command(BaseCommand):
@@ -46,6 +48,13 @@ class Command(BaseCommand):
         if not 0 <= options["chaos_rate"] <= 1:
             raise CommandError("--chaos-rate must be between 0 and 1")
         data_dir = Path(options["data_dir"]) if options["data_dir"] else None
+        try:
+            from llm.simulator.server import Simulator
+        except ImportError as exc:
+            raise CommandError(
+                "The provider simulator is not part of this installation (the production image "
+                "leaves it out); run it from a checkout of the repository."
+            ) from exc
         try:
             sim = Simulator(host=options["host"], port=options["port"], data_dir=data_dir)
         except OSError as exc:
