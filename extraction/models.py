@@ -128,6 +128,17 @@ class ExtractionProfile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    #: what an edit may change (each change makes a new version); the form and the API show them
+    VERSIONED_FIELDS = (
+        "name",
+        "instructions",
+        "schema",
+        "default_model",
+        "fallback_models",
+        "checks",
+        "segmenting",
+    )
+
     class Meta:
         ordering = ["slug"]
 

@@ -105,16 +105,7 @@ class DepthSafeJSONField(forms.JSONField):
 class ExtractionProfileForm(forms.ModelForm):
     class Meta:
         model = ExtractionProfile
-        fields = [
-            "slug",
-            "name",
-            "instructions",
-            "schema",
-            "default_model",
-            "fallback_models",
-            "checks",
-            "segmenting",
-        ]
+        fields = ["slug", *ExtractionProfile.VERSIONED_FIELDS]
         field_classes = {
             "schema": DepthSafeJSONField,
             "fallback_models": DepthSafeJSONField,

@@ -29,13 +29,7 @@ class ProfileSerializer(serializers.ModelSerializer):
         model = ExtractionProfile
         fields = [
             "slug",
-            "name",
-            "instructions",
-            "schema",
-            "default_model",
-            "fallback_models",
-            "checks",
-            "segmenting",
+            *ExtractionProfile.VERSIONED_FIELDS,
             "version",
             "updated_at",
         ]

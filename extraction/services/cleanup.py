@@ -261,23 +261,25 @@ def _provider_pairs(providers):
     return sorted(pairs)
 
 
+def _provider_row(route: str, provider: str, outcome: str, detail: str) -> CleanupRow:
+    """A row about a provider's orphan collection as a whole (no file)."""
+    return CleanupRow(route, provider, "", 0, "orphan", outcome, detail=detail)
+
+
 def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None:
     for route, provider in _provider_pairs(providers):
         try:
             gateway = get_gateway(route, provider)
         except Exception as exc:
-            report.add(CleanupRow(route, provider, "", 0, "orphan", "error", detail=str(exc)))
+            report.add(_provider_row(route, provider, "error", str(exc)))
             continue
         if not gateway.lists_files:
             report.add(
-                CleanupRow(
+                _provider_row(
                     route,
                     provider,
-                    "",
-                    0,
-                    "orphan",
                     "listing_unavailable",
-                    detail="this provider's API does not allow listing files",
+                    "this provider's API does not allow listing files",
                 )
             )
             continue
@@ -287,14 +289,11 @@ def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None
             route=route, provider=provider, state=UploadedFile.State.UPLOADING
         ).exists():
             report.add(
-                CleanupRow(
+                _provider_row(
                     route,
                     provider,
-                    "",
-                    0,
-                    "orphan",
                     "skipped_in_use",
-                    detail="uploads in progress; orphans not collected this time",
+                    "uploads in progress; orphans not collected this time",
                 )
             )
             continue
@@ -307,7 +306,7 @@ def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None
             held = list(gateway.list_files())
         except Exception as exc:
             detail = redact(f"{type(exc).__name__}: {exc}")[:500]
-            report.add(CleanupRow(route, provider, "", 0, "orphan", "error", detail=detail))
+            report.add(_provider_row(route, provider, "error", detail))
             continue
         for remote in held:
             if remote.id in known:

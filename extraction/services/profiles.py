@@ -13,15 +13,7 @@ from extraction.models import ExtractionProfile
 from llm.schema_safety import schema_problems
 from remorai.errors import ApplicationError
 
-_VERSIONED_FIELDS = (
-    "name",
-    "instructions",
-    "schema",
-    "default_model",
-    "fallback_models",
-    "checks",
-    "segmenting",
-)
+_VERSIONED_FIELDS = ExtractionProfile.VERSIONED_FIELDS
 
 
 def profile_schema_check(*, schema) -> None:

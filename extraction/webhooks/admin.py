@@ -25,21 +25,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["url", "description", "owner__username"]
     # The secret itself is never a field here: only its mask.
-    fields = [
-        "owner",
-        "url",
-        "description",
-        "events",
-        "enabled",
-        "disabled_reason",
-        "disabled_at",
-        "consecutive_failures",
-        "secret_masked",
-        "secret_rotated_at",
-        "previous_secret_expires_at",
-        "created_at",
-        "updated_at",
-    ]
+    fields = ["owner", *WebhookEndpoint.SHOWN_FIELDS]
     readonly_fields = [f for f in fields if f not in ("description", "enabled")]
 
     @admin.display(description="secret")
@@ -86,20 +72,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [WebhookAttemptInline]
     actions = ["redeliver_action"]
-    fields = [
-        "webhook_id",
-        "endpoint",
-        "event",
-        "run",
-        "status",
-        "attempt_count",
-        "next_attempt_at",
-        "last_status_code",
-        "last_error",
-        "delivered_at",
-        "created_at",
-        "payload_pretty",
-    ]
+    fields = ["webhook_id", "endpoint", *WebhookDelivery.SHOWN_FIELDS, "payload_pretty"]
     readonly_fields = fields
 
     @admin.display(description="webhook-id")

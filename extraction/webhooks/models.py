@@ -44,6 +44,22 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    #: what the API and the admin show of an endpoint: never the secret itself, only its mask
+    SHOWN_FIELDS = (
+        "url",
+        "description",
+        "events",
+        "enabled",
+        "disabled_reason",
+        "disabled_at",
+        "consecutive_failures",
+        "secret_masked",
+        "secret_rotated_at",
+        "previous_secret_expires_at",
+        "created_at",
+        "updated_at",
+    )
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["owner", "-created_at"], name="webhookendpoint_owner")]
@@ -87,6 +103,19 @@ class WebhookDelivery(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    #: what the API and the admin show of a delivery (besides its ids and payload/attempts)
+    SHOWN_FIELDS = (
+        "event",
+        "run",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "created_at",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -17,21 +17,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookEndpoint
-        fields = [
-            "id",
-            "url",
-            "description",
-            "events",
-            "enabled",
-            "disabled_reason",
-            "disabled_at",
-            "consecutive_failures",
-            "secret_masked",
-            "secret_rotated_at",
-            "previous_secret_expires_at",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *WebhookEndpoint.SHOWN_FIELDS]
         read_only_fields = fields
 
 
@@ -82,18 +68,5 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookDelivery
-        fields = [
-            "id",
-            "webhook_id",
-            "event",
-            "run",
-            "status",
-            "attempt_count",
-            "next_attempt_at",
-            "last_status_code",
-            "last_error",
-            "delivered_at",
-            "created_at",
-            "attempts",
-        ]
+        fields = ["id", "webhook_id", *WebhookDelivery.SHOWN_FIELDS, "attempts"]
         read_only_fields = fields
