@@ -3,11 +3,11 @@
 import django_filters
 from django.db.models import Q
 
-from extraction.api.filters import UtcIsoDateTimeFilter
+from extraction.api.filters import CreatedRangeFilterSet
 from extraction.models import ExtractionRun, RunRoute
 
 
-class ExtractionRunFilter(django_filters.FilterSet):
+class ExtractionRunFilter(CreatedRangeFilterSet):
     document = django_filters.UUIDFilter(field_name="document_id")
     profile = django_filters.CharFilter(field_name="profile__slug")
     status = django_filters.MultipleChoiceFilter(choices=ExtractionRun.Status.choices)
@@ -18,13 +18,6 @@ class ExtractionRunFilter(django_filters.FilterSet):
     needs_review = django_filters.BooleanFilter(
         help_text="true: runs with a value not found in the document, contradicted by its "
         "embedded e-invoice, or a failed check."
-    )
-    # Two filters, not one range: a 400 then names the query parameter that is wrong.
-    created_after = UtcIsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
-    )
-    created_before = UtcIsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lt", help_text="Created before (ISO 8601)."
     )
 
     class Meta:
