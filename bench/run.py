@@ -23,6 +23,7 @@ BENCHES = {
     "b4": "b4_api.py",
     "b5": "b5_bulk.py",
     "b6": "b6_client.py",
+    "b7": "b7_batch.py",
 }
 
 

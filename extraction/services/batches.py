@@ -61,15 +61,15 @@ def runs_requeue(*, run_ids, batch: ExtractionBatch | None = None, reason: str =
     return len(moved)
 
 
-def _pages(runs) -> Iterator[list[ExtractionRun]]:
-    """The runs a page at a time, by primary key (each page a fresh query: safe to write
-    between pages on every database)."""
+def _pages(runs, *fields: str) -> Iterator[list[ExtractionRun]]:
+    """The runs (only `fields` read) a page at a time, by primary key: each page a fresh query,
+    safe to write between pages on every database."""
     last = None
     while True:
-        page = runs.order_by("pk")
+        page = runs.order_by("pk").only("pk", "document_id", *fields)
         if last is not None:
             page = page.filter(pk__gt=last)
-        page = list(page.select_related("document")[:PAGE])
+        page = list(page.select_related("document" if fields else None)[:PAGE])
         if not page:
             return
         yield page
@@ -81,8 +81,16 @@ def _upload_missing(runs, route: str, provider: str, model: str) -> None:
     document cannot be uploaded goes back to the normal queue (it will try there)."""
     gateway = get_gateway(route, provider)
     plan_route = Route(route=route, provider=provider, model=model, gateway=gateway.name)
-    for page in _pages(runs):
-        seen = set()
+    held = UploadedFile.objects.filter(
+        route=route, provider=provider, state=UploadedFile.State.ACTIVE
+    )
+    for page in _pages(runs):  # no select_related: the document is read only to upload it
+        # one query a page for the documents already held (a re-extraction: most of them)
+        seen = set(
+            held.filter(document_id__in={r.document_id for r in page}).values_list(
+                "document_id", flat=True
+            )
+        )
         for run in page:
             if run.document_id in seen:
                 continue
@@ -115,7 +123,7 @@ def _items(runs, route: str, provider: str, model: str) -> Iterator[llm_batches.
     live = UploadedFile.objects.filter(
         route=route, provider=provider, state=UploadedFile.State.ACTIVE
     )
-    for page in _pages(runs):
+    for page in _pages(runs, "instructions", "schema", "document__original_name"):
         copies = {
             row.document_id: row
             for row in live.filter(document_id__in={r.document_id for r in page}).order_by(
