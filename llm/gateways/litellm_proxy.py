@@ -22,6 +22,7 @@ from llm.errors import ConfigurationError, FileGone
 from llm.gateways.base import Gateway
 from llm.gateways.http import error_from_httpx, timeout_for, transport_error
 from llm.gateways.payload import (
+    chat_messages,
     inline_data_url,
     require_file,
     simulated,
@@ -144,21 +145,7 @@ class LiteLLMProxy(Gateway):
             }
         body = {
             "model": request.model,
-            "messages": [
-                {
-                    "role": "user",
-                    "content": [part, {"type": "text", "text": request.instructions}],
-                },
-                *request.followups,
-            ],
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": request.schema_name,
-                    "schema": request.schema,
-                    "strict": True,
-                },
-            },
+            **chat_messages(request, part),
             "max_tokens": request.max_output_tokens,
         }
         started = time.perf_counter()

@@ -11,7 +11,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from llm.conf import conf
-from llm.gateways.payload import inline_data_url, require_file, simulated
+from llm.gateways.payload import chat_messages, inline_data_url, require_file, simulated
 from llm.gateways.sdk import DirectGateway, direct_model, mapped_errors
 from llm.gateways.streamed import post_with_file
 from llm.types import Generation, GenerationRequest, RemoteFile, Usage
@@ -67,18 +67,7 @@ class OpenAIDirect(DirectGateway):
         """The chat completion body for `request`, the document as `part` (also a batch line's)."""
         return {
             "model": direct_model(request.model),
-            "messages": [
-                {"role": "user", "content": [part, {"type": "text", "text": request.instructions}]},
-                *request.followups,
-            ],
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": request.schema_name,
-                    "schema": request.schema,
-                    "strict": True,
-                },
-            },
+            **chat_messages(request, part),
             "max_completion_tokens": request.max_output_tokens,
         }
 

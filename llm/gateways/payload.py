@@ -69,6 +69,21 @@ def inline_data_url(mime: str) -> str:
     return f"data:{mime};base64,{_PLACEHOLDER}"
 
 
+def chat_messages(request: GenerationRequest, part: dict) -> dict:
+    """An OpenAI-style chat body's messages (the document as `part`, then the instructions, then
+    any repair turns) and its strict JSON-schema response format: the proxy's and OpenAI's."""
+    return {
+        "messages": [
+            {"role": "user", "content": [part, {"type": "text", "text": request.instructions}]},
+            *request.followups,
+        ],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": request.schema_name, "schema": request.schema, "strict": True},
+        },
+    }
+
+
 def require_file(request: GenerationRequest) -> str:
     if request.transport == "file":
         if request.file is None:

@@ -12,7 +12,7 @@ import re
 
 from . import anthropic, batches
 from .calls import Call, route
-from .wire import Response, page
+from .wire import Response, listing
 
 MAX_REQUESTS = 100_000
 MAX_BODY_BYTES = 256 * 1024 * 1024
@@ -135,9 +135,9 @@ def _result_lines(job: batches.Job):
 @route("GET", PREFIX, "batch_list")
 def list_batches(call: Call) -> Response:
     data = [batch_json(call, job) for job in batches.listed(call)]
-    data, has_more = page(data, limit=call.query.get("limit"), after=call.query.get("after_id"))
-    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
-    return Response(200, {"data": data, "has_more": has_more, "first_id": first, "last_id": last})
+    return Response(
+        200, listing(data, limit=call.query.get("limit"), after=call.query.get("after_id"))
+    )
 
 
 ROUTES = [create, list_batches, retrieve, cancel, delete, results]

@@ -11,7 +11,7 @@ import json
 from . import batches, openai
 from .calls import Call, live_file, route
 from .store import new_id
-from .wire import Response, page
+from .wire import Response, listing
 
 ENDPOINTS = {"/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions"}
 MAX_REQUESTS = 50_000
@@ -207,17 +207,8 @@ def cancel(call: Call, job: batches.Job) -> Response:
 @route("GET", r"/v1/batches", "batch_list")
 def list_batches(call: Call) -> Response:
     data = [batch_json(_finished(call, job)) for job in batches.listed(call)]
-    data, has_more = page(data, limit=call.query.get("limit"), after=call.query.get("after"))
-    return Response(
-        200,
-        {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": has_more,
-        },
-    )
+    listed = listing(data, limit=call.query.get("limit"), after=call.query.get("after"))
+    return Response(200, {"object": "list", **listed})
 
 
 ROUTES = [create, list_batches, retrieve, cancel]

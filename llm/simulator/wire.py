@@ -226,3 +226,10 @@ def page(items: list, *, limit: str | None, after: str | None, key=lambda item: 
         items = items[keys.index(after) + 1 :] if after in keys else []
     size = max(1, min(int(limit), 10000)) if limit and str(limit).isdigit() else len(items) or 1
     return items[:size], len(items) > size
+
+
+def listing(items: list, *, limit: str | None, after: str | None) -> dict:
+    """One page of a cursor-paged list, as OpenAI and Anthropic answer it."""
+    data, has_more = page(items, limit=limit, after=after)
+    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+    return {"data": data, "has_more": has_more, "first_id": first, "last_id": last}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from ..calls import Call, live_file, receive_file, route
 from ..store import new_id
-from ..wire import Response, page
+from ..wire import Response, listing
 from .common import error
 
 
@@ -49,15 +49,8 @@ def upload(call: Call) -> Response:
 @route("GET", r"/v1/files", "list")
 def list_files(call: Call) -> Response:
     files = [file_json(f) for f in call.sim.store.list("anthropic") if not f.gone]
-    files, has_more = page(files, limit=call.query.get("limit"), after=call.query.get("after_id"))
     return Response(
-        200,
-        {
-            "data": files,
-            "has_more": has_more,
-            "first_id": files[0]["id"] if files else None,
-            "last_id": files[-1]["id"] if files else None,
-        },
+        200, listing(files, limit=call.query.get("limit"), after=call.query.get("after_id"))
     )
 
 

@@ -218,35 +218,29 @@ def strict_schema_problem(schema: dict, context: tuple = ()) -> str | None:
 
 
 def _sse(completion_id, created, model, text, finish, usage):
-    def chunk(delta, finish_reason=None, **extra):
+    def event(choices, **extra):
         payload = {
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
             "system_fingerprint": FINGERPRINT,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
+            "choices": choices,
             **extra,
         }
         return f"data: {json.dumps(payload)}\n\n".encode()
+
+    def chunk(delta, finish_reason=None):
+        return event(
+            [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
+        )
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
     for start in range(0, len(text), 40):
         yield chunk({"content": text[start : start + 40]})
     yield chunk({}, finish)
     if usage is not None:
-        payload = {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "system_fingerprint": FINGERPRINT,
-            "choices": [],
-            "usage": usage,
-        }
-        yield f"data: {json.dumps(payload)}\n\n".encode()
+        yield event([], usage=usage)
     yield b"data: [DONE]\n\n"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..calls import Call, live_file, receive_file, route
 from ..store import new_id
-from ..wire import Response, page
+from ..wire import Response, listing
 from .common import error
 
 PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
@@ -61,17 +61,8 @@ def list_files(call: Call) -> Response:
         files = [f for f in files if f["purpose"] == call.query["purpose"]]
     if call.query.get("order") == "asc":
         files.reverse()
-    files, has_more = page(files, limit=call.query.get("limit"), after=call.query.get("after"))
-    return Response(
-        200,
-        {
-            "object": "list",
-            "data": files,
-            "has_more": has_more,
-            "first_id": files[0]["id"] if files else None,
-            "last_id": files[-1]["id"] if files else None,
-        },
-    )
+    listed = listing(files, limit=call.query.get("limit"), after=call.query.get("after"))
+    return Response(200, {"object": "list", **listed})
 
 
 @route("GET", r"/v1/files/(?P<id>[^/]+)", "get")
