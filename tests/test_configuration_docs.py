@@ -49,3 +49,10 @@ def test_every_dependency_is_explained_in_the_readme():
     for requirements in REPO_ROOT.glob("requirements*.in"):
         for name in requirement_names(requirements):
             assert name in explained, f"{requirements.name}: say why {name} is needed"
+
+
+def test_the_docs_send_no_reader_to_a_folder_their_clone_does_not_have():
+    # The team's ../shared notes are not part of the repository: a user's clone has no ../shared.
+    docs = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md"))]
+    named = [doc.name for doc in docs if "../shared" in doc.read_text()]
+    assert named == []
