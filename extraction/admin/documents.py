@@ -14,6 +14,7 @@ from extraction.admin.forms import DocumentUploadForm
 from extraction.downloads import document_download
 from extraction.models import Document, ExtractionRun, Trigger, UploadedFile
 from extraction.services.documents import document_delete
+from extraction.services.intake import document_ingest
 from extraction.services.runs import extraction_run_enqueue
 from remorai.errors import ApplicationError
 
@@ -170,7 +171,48 @@ class DocumentAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is None:
             form.request = request
+            form.refused = getattr(request, "upload_refused", None)
         return form
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """A valid upload goes to the intake service here, once; a refusal is shown on the
+        form (rendered by the standard add view, which validates the form again)."""
+        if request.method == "POST" and self.has_add_permission(request):
+            form = self.get_form(request)(request.POST, request.FILES)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    document, created = document_ingest(owner=data["owner"], upload=data["upload"])
+                except ApplicationError as exc:
+                    request.upload_refused = exc
+                else:
+                    return self._uploaded(request, document, created, data)
+        return super().add_view(request, form_url, extra_context)
+
+    def _uploaded(self, request, document, created, data):
+        if not created:
+            self.message_user(
+                request,
+                "This PDF was already uploaded for this owner: showing the existing document.",
+                messages.WARNING,
+            )
+        else:
+            self.log_addition(request, document, [{"added": {}}])
+        profile = data.get("extract_with")
+        if profile is not None:
+            try:
+                extraction_run_enqueue(
+                    document=document,
+                    profile=profile,
+                    model=data.get("model") or None,
+                    trigger=Trigger.ADMIN,
+                    requested_by=request.user,
+                )
+            except ApplicationError as exc:
+                self.message_user(request, f"Extraction not started: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, f"Extraction with {profile} started.")
+        return self.response_add(request, document)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -183,34 +225,8 @@ class DocumentAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request):
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
 
-    def save_form(self, request, form, change):
-        if change:
-            return super().save_form(request, form, change)
-        return form.document  # already stored by document_ingest
-
     def save_model(self, request, obj, form, change):
-        if change:
-            return  # nothing on the change page is editable
-        if not form.created:
-            self.message_user(
-                request,
-                "This PDF was already uploaded for this owner: showing the existing document.",
-                messages.WARNING,
-            )
-        profile = form.cleaned_data.get("extract_with")
-        if profile is not None:
-            try:
-                extraction_run_enqueue(
-                    document=obj,
-                    profile=profile,
-                    model=form.cleaned_data.get("model") or None,
-                    trigger=Trigger.ADMIN,
-                    requested_by=request.user,
-                )
-            except ApplicationError as exc:
-                self.message_user(request, f"Extraction not started: {exc.detail}", messages.ERROR)
-            else:
-                self.message_user(request, f"Extraction with {profile} started.")
+        pass  # nothing on the change page is editable; uploads are stored by add_view
 
     def get_inlines(self, request, obj):
         return [ExtractionRunInline, UploadedFileInline] if obj is not None else []
@@ -218,7 +234,6 @@ class DocumentAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         if change:
             super().save_related(request, form, formsets, change)
-        # Added: document_ingest saved everything; the upload form has no relations to save.
 
     def delete_model(self, request, obj):
         document_delete(document=obj)

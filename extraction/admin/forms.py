@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 
 from extraction.errors import UploadTooLarge
 from extraction.models import Document, ExtractionProfile, ExtractionRun, Transport
-from extraction.services.intake import document_ingest
 from extraction.services.profiles import (
     model_check,
     profile_checks_check,
@@ -25,7 +24,8 @@ def model_choices(blank_label: str = "(the profile's default model)"):
 
 
 class DocumentUploadForm(forms.ModelForm):
-    """Add form: an owner and a PDF; the intake service does the rest (and names the errors)."""
+    """Add form: an owner and a PDF. Validating it stores nothing: DocumentAdmin.add_view hands
+    the PDF to the intake service, and an intake refusal comes back here as the upload's error."""
 
     upload = forms.FileField(label="PDF", help_text="Checked and stored exactly as API uploads.")
     extract_with = forms.ModelChoiceField(
@@ -36,6 +36,7 @@ class DocumentUploadForm(forms.ModelForm):
     )
     model = forms.ChoiceField(choices=model_choices, required=False)
     request = None  # set per request by DocumentAdmin.get_form
+    refused: ApplicationError | None = None  # the intake's refusal of this upload, if any
 
     class Meta:
         model = Document
@@ -47,13 +48,8 @@ class DocumentUploadForm(forms.ModelForm):
             self._errors.pop("upload", None)  # "required": it was stopped for its size
             self.add_error("upload", ValidationError(UploadTooLarge().detail, code="too_large"))
             return cleaned
-        owner, upload = cleaned.get("owner"), cleaned.get("upload")
-        if owner is None or upload is None or self.errors:
-            return cleaned
-        try:
-            self.document, self.created = document_ingest(owner=owner, upload=upload)
-        except ApplicationError as exc:
-            self.add_error("upload", ValidationError(exc.detail, code=exc.code))
+        if self.refused is not None:
+            self.add_error("upload", ValidationError(self.refused.detail, code=self.refused.code))
         return cleaned
 
 

@@ -91,6 +91,25 @@ def test_admin_upload_of_the_same_bytes_shows_the_existing_document(admin_client
     assert b"already uploaded" in response.content
 
 
+def test_validating_the_upload_form_stores_nothing(admin_user, storage_dir):
+    from extraction.admin.forms import DocumentUploadForm
+
+    upload = SimpleUploadedFile("kept.pdf", pdfgen.blank_pdf(marker="form-only"))
+    form = DocumentUploadForm({"owner": admin_user.pk}, {"upload": upload})
+    assert form.is_valid(), form.errors
+    assert not Document.objects.exists()
+    assert not any(storage_dir.rglob("*.pdf"))
+
+
+def test_staff_without_the_add_permission_cannot_upload(client, django_user_model):
+    staff = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    client.force_login(staff)
+    upload = SimpleUploadedFile("x.pdf", pdfgen.blank_pdf(marker="no-permission"))
+    response = client.post(ADD, {"owner": staff.pk, "upload": upload})
+    assert response.status_code == 403
+    assert not Document.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("relative", "message"),
     [
