@@ -1,0 +1,102 @@
+"""The segment runner (#14): bounded worker threads, database work on the run's thread, cut
+answers split in two, the first failure stops the rest and names its pages."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from extraction.models import ExtractionProfile
+from extraction.segment_plan import Pages
+from extraction.services.segment_runner import Job, RunThreadCalls, run_jobs
+from llm.errors import Cancelled, OutputTruncated, RequestRejected
+
+
+def test_database_work_runs_on_the_runs_thread_and_workers_close_their_connections(db, monkeypatch):
+    calls = RunThreadCalls()
+    seen, opened, closed = [], set(), set()
+    wrapper = type(connections["default"])
+    close = wrapper.close
+
+    def spied_close(self):
+        closed.add(threading.get_ident())
+        return close(self)
+
+    monkeypatch.setattr(wrapper, "close", spied_close)
+
+    def on_run_thread():
+        seen.append(threading.current_thread() is calls.owner)
+        return ExtractionProfile.objects.count()
+
+    def call(job, keep_going):
+        opened.add(threading.get_ident())
+        connections["default"].ensure_connection()  # as a catalog read in a worker would
+        return calls.call(on_run_thread)
+
+    results = run_jobs([Job("array", pages=Pages(n, n)) for n in range(1, 7)], call, calls=calls)
+    assert len(results.answers) == 6 and seen == [True] * 6
+    assert opened and opened <= closed and threading.get_ident() not in closed
+
+
+def test_no_more_than_the_bound_run_at_once():
+    calls = RunThreadCalls()
+    lock, state = threading.Lock(), {"now": 0, "most": 0}
+
+    def call(job, keep_going):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        threading.Event().wait(0.1)
+        with lock:
+            state["now"] -= 1
+        return job.pages.first
+
+    results = run_jobs(
+        [Job("array", pages=Pages(n, n)) for n in range(1, 13)], call, calls=calls, concurrency=4
+    )
+    assert len(results.answers) == 12 and state["most"] == 4
+
+
+def test_a_cut_answer_is_split_in_two_until_it_fits():
+    def call(job, keep_going):
+        if job.pages.count > 2:
+            raise OutputTruncated("cut")
+        return job.pages
+
+    results = run_jobs(
+        [Job("array", pages=Pages(1, 8), splittable=True)], call, calls=RunThreadCalls()
+    )
+    assert sorted(answer for _, answer in results.answers) == [
+        Pages(1, 2),
+        Pages(3, 4),
+        Pages(5, 6),
+        Pages(7, 8),
+    ]
+    assert results.splits == ["1-8", "1-4", "5-8"]
+
+
+def test_a_one_page_answer_still_cut_fails_the_run():
+    def call(job, keep_going):
+        raise OutputTruncated("cut")
+
+    with pytest.raises(OutputTruncated) as caught:
+        run_jobs([Job("array", pages=Pages(1, 2), splittable=True)], call, calls=RunThreadCalls())
+    assert caught.value.detail.startswith("Segment pages ")
+
+
+def test_the_first_failure_stops_the_others_and_names_its_pages():
+    started = threading.Event()
+
+    def call(job, keep_going):
+        if job.pages.first == 3:
+            started.wait(5)
+            raise RequestRejected("refused")
+        started.set()
+        while keep_going():  # a long call that checks in, as llm.service does
+            threading.Event().wait(0.01)
+        raise Cancelled("stopped")
+
+    jobs = [Job("array", pages=Pages(n, n), name="line_items") for n in (1, 2, 3)]
+    with pytest.raises(RequestRejected) as caught:
+        run_jobs(jobs, call, calls=RunThreadCalls())
+    assert caught.value.detail == "Segment pages 3-3 (line_items): refused"
