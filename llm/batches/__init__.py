@@ -8,9 +8,10 @@ answered within 24 h at the batch price (the catalog's batch discount).
     for result in results(job): ...        # streamed: a Generation (batch-priced) or an LLMError
     cancel(job)
 
-Through the official SDKs (direct). Items reference their documents by remote file id (the
-caller uploads them first); nothing here knows what a document means. The input is written to a
-temporary file as the items come, never held whole in memory; so are the keys of a job.
+Through the official SDKs (direct), or OpenAI's through the LiteLLM proxy (proxy.py). Items
+reference their documents by remote file id (the caller uploads them first); nothing here knows
+what a document means. The input is written to a temporary file as the items come, never held
+whole in memory; so are the keys of a job.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class BatchItem:
 class BatchJob:
     provider: str
     model: str  # the catalog name, "provider/model"
-    route: str  # "direct"
+    route: str  # "direct" or "proxy" (OpenAI through the LiteLLM proxy)
     remote_id: str
     input_file_id: str = ""
 
@@ -82,7 +83,22 @@ class Row:
 
 
 def batch_route(provider: str) -> str:
-    return "direct"
+    """Through the LiteLLM proxy's /v1/batches when the proxy is configured and speaks this
+    provider's batch API (OpenAI), else direct."""
+    from llm.batches.proxy import PROVIDERS
+    from llm.routing import proxy_configured
+
+    return "proxy" if proxy_configured() and provider in PROVIDERS else "direct"
+
+
+def _gateway(route: str, provider: str):
+    if route == "proxy":
+        from llm.batches.proxy import PROVIDERS, proxy_batches
+
+        if provider not in PROVIDERS:
+            raise ConfigurationError(f"The proxy route has no batch API for {provider!r}.")
+        return proxy_batches()
+    return get_gateway(route, provider)
 
 
 def limits(provider: str) -> tuple[int, int]:
@@ -166,7 +182,7 @@ def prepare(
     it before asking for the next: the items are read lazily)."""
     route = route or batch_route(provider)
     backend = _backend(provider)
-    gateway = get_gateway(route, provider)
+    gateway = _gateway(route, provider)
     max_requests, max_bytes = limits(provider)
     current: BatchInput | None = None
     try:
@@ -193,19 +209,19 @@ def prepare(
 
 def submit(job_input: BatchInput, *, display_name: str = "remorai") -> BatchJob:
     """Upload the input (where the provider takes a file) and create the job."""
-    gateway = get_gateway(job_input.route, job_input.provider)
+    gateway = _gateway(job_input.route, job_input.provider)
     with mapped_errors(job_input.provider):
         return _backend(job_input.provider).create(gateway, job_input, display_name)
 
 
 def poll(job: BatchJob) -> BatchState:
-    gateway = get_gateway(job.route, job.provider)
+    gateway = _gateway(job.route, job.provider)
     with mapped_errors(job.provider):
         return _backend(job.provider).state(gateway, job)
 
 
 def cancel(job: BatchJob) -> None:
-    gateway = get_gateway(job.route, job.provider)
+    gateway = _gateway(job.route, job.provider)
     with mapped_errors(job.provider):
         _backend(job.provider).cancel(gateway, job)
 
@@ -213,7 +229,7 @@ def cancel(job: BatchJob) -> None:
 def results(job: BatchJob) -> Iterator[BatchResult]:
     """Every answered or failed item of a finished job, streamed from the provider."""
     backend = _backend(job.provider)
-    gateway = get_gateway(job.route, job.provider)
+    gateway = _gateway(job.route, job.provider)
     with mapped_errors(job.provider):
         for row in backend.rows(gateway, job):
             yield _result(backend, gateway, job, row)

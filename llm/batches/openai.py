@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from openai.types.chat import ChatCompletion
 
 import llm.batches as b
+from llm.batches.proxy import provider_file_id
 from llm.types import Generation
 
 FRAMING = (b"", b"\n", b"\n")  # JSONL
@@ -26,7 +27,10 @@ STATUSES = {
 
 
 def line(gateway, item: b.BatchItem) -> dict:
-    part = {"type": "file", "file": {"file_id": item.request.file.id}}
+    file_id = item.request.file.id
+    if gateway.route == "proxy":  # the proxy does not translate ids inside the file
+        file_id = provider_file_id(file_id)
+    part = {"type": "file", "file": {"file_id": file_id}}
     return {
         "custom_id": item.key,
         "method": "POST",
@@ -38,7 +42,10 @@ def line(gateway, item: b.BatchItem) -> dict:
 def create(gateway, job_input: b.BatchInput, display_name: str) -> b.BatchJob:
     with open(job_input.path, "rb") as handle:  # a handle: the SDK streams it
         uploaded = gateway.client.files.create(
-            file=(f"{display_name}.jsonl", handle, "application/jsonl"), purpose="batch"
+            file=(f"{display_name}.jsonl", handle, "application/jsonl"),
+            purpose="batch",
+            # the proxy routes the file, then the job, to the model's deployment
+            extra_body={"model": job_input.model} if gateway.route == "proxy" else None,
         )
     batch = gateway.client.batches.create(
         input_file_id=uploaded.id,

@@ -63,7 +63,8 @@ class OpenAIDirect(DirectGateway):
                 for item in self.client.files.list(purpose="user_data", timeout=self._timeout())
             ]
 
-    def chat_params(self, request: GenerationRequest, part: dict) -> dict:
+    @staticmethod
+    def chat_params(request: GenerationRequest, part: dict) -> dict:
         """The chat completion body for `request`, the document as `part` (also a batch line's)."""
         return {
             "model": direct_model(request.model),
@@ -101,8 +102,9 @@ class OpenAIDirect(DirectGateway):
         latency_ms = int((time.perf_counter() - started) * 1000)
         return self.generation_from(completion, headers, model=request.model, latency_ms=latency_ms)
 
+    @staticmethod
     def generation_from(
-        self, completion: ChatCompletion, headers, *, model: str, latency_ms: int = 0
+        completion: ChatCompletion, headers, *, model: str, latency_ms: int = 0
     ) -> Generation:
         """Our Generation for a chat completion (a direct answer, or one line of a batch's)."""
         choice = completion.choices[0] if completion.choices else None
