@@ -328,6 +328,8 @@ class ExtractionAttempt(models.Model):
     document_tokens = models.PositiveIntegerField(null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     request_id = models.CharField(max_length=255, blank=True)
+    # A call of a segmented run (#14): the document's pages it sent ("11-21"); "" = the document.
+    pages = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["started_at", "id"]

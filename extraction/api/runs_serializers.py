@@ -109,7 +109,14 @@ class AttemptSerializer(serializers.ModelSerializer):
             "output_tokens",
             "document_tokens",
             "cost_usd",
+            "pages",
         ]
+        extra_kwargs = {
+            "pages": {
+                "help_text": "A segmented run's call (README: Long documents): the pages it sent, "
+                'e.g. "11-21"; "" for the whole document.'
+            }
+        }
 
 
 _URL_PLACEHOLDER = ExtractionRun(pk=uuid.UUID(int=0))

@@ -17,9 +17,10 @@ from remorai.logging import redact
 logger = logging.getLogger(__name__)
 
 
-def attempt_row(run_id, attempt: Attempt) -> ExtractionAttempt:
+def attempt_row(run_id, attempt: Attempt, pages: str = "") -> ExtractionAttempt:
     return ExtractionAttempt(
         run_id=run_id,
+        pages=pages,
         route=attempt.route,
         provider=attempt.provider,
         model=attempt.model,
@@ -45,8 +46,8 @@ class AttemptRecorder:
         self.recorded: list[Attempt] = []
         self.held = held
 
-    def __call__(self, attempt: Attempt) -> None:
-        row = attempt_row(self.run_id, attempt)
+    def __call__(self, attempt: Attempt, *, pages: str = "") -> None:
+        row = attempt_row(self.run_id, attempt, pages)
         try:
             row.save()
         except durable.DB_UNAVAILABLE:
@@ -58,6 +59,10 @@ class AttemptRecorder:
         except Exception:  # noqa: BLE001 - history must never break the run
             logger.warning("attempt of run %s not recorded", self.run_id, exc_info=True)
         self.recorded.append(attempt)
+
+    def for_pages(self, pages: str):
+        """The recorder of a segment's calls (#14): its rows name the pages sent."""
+        return lambda attempt: self(attempt, pages=pages)
 
     def catch_up(self, attempts: Iterable[Attempt]) -> None:
         """Record attempts the LLM layer reported only at the end."""

@@ -76,7 +76,7 @@ class _Segmented:
         self.call = call
         self.total = call["page_count"]
         self.calls = RunThreadCalls()
-        self.record = self.calls.bound(call["on_attempt"])
+        self.record = call["on_attempt"]
         self.lease_continues = self.calls.bound(call["should_continue"])
         self.stem = Path(call["filename"]).stem
         self.files_made = itertools.count(1)
@@ -84,8 +84,12 @@ class _Segmented:
     # --- one call ---------------------------------------------------------------------------
 
     def ask(self, keep_going, *, path: Path, pages: int, instructions, schema, **options):
-        """One llm extract() from a worker thread (`options`: filename, files, transport)."""
+        """One llm extract() from a worker thread (`options`: filename, files, transport;
+        `label`: the pages sent, named by its attempt rows)."""
         files = options.get("files", self.call["files"])
+        label = options.pop("label", "")
+        record = getattr(self.record, "for_pages", None)
+        on_attempt = record(label) if record and label else self.record
         return self.extract(
             **{
                 **self.call,
@@ -96,7 +100,7 @@ class _Segmented:
                 "instructions": instructions,
                 "schema": schema,
                 "files": ThreadFiles(files, self.calls),
-                "on_attempt": self.record,
+                "on_attempt": self.calls.bound(on_attempt),
                 "should_continue": lambda: keep_going() and self.lease_continues(),
             }
         )
@@ -114,6 +118,7 @@ class _Segmented:
                 instructions=instructions,
                 schema=schema,
                 filename=f"{self.stem}.pages-{label}.pdf",
+                label=label,
                 files=DocumentFileCache(self.run.document, lease=self.token, pages=label),
             )
         finally:
