@@ -118,7 +118,7 @@ class ExtractionRunAdmin(RunActionsMixin, ReviewPageMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Result", {"fields": ["result_pretty", "review_summary"]}),
+        ("Result", {"fields": ["result_pretty", "review_summary", "segments_pretty"]}),
         (
             "Verification",
             {"fields": ["needs_review", "verification", "checks_pretty", "evidence_pretty"]},
@@ -145,7 +145,10 @@ class ExtractionRunAdmin(RunActionsMixin, ReviewPageMixin, admin.ModelAdmin):
         ),
         (
             "Snapshot of the profile",
-            {"classes": ["collapse"], "fields": ["instructions", "schema_pretty"]},
+            {
+                "classes": ["collapse"],
+                "fields": ["instructions", "schema_pretty", "segmenting_pretty"],
+            },
         ),
     ]
 
@@ -239,6 +242,14 @@ class ExtractionRunAdmin(RunActionsMixin, ReviewPageMixin, admin.ModelAdmin):
     def schema_pretty(self, obj):
         return format_html("<pre>{}</pre>", pretty(obj.schema))
 
+    @admin.display(description="segments (long document)")
+    def segments_pretty(self, obj):
+        return format_html("<pre>{}</pre>", pretty(obj.segments)) if obj.segments else "-"
+
+    @admin.display(description="segmenting")
+    def segmenting_pretty(self, obj):
+        return format_html("<pre>{}</pre>", pretty(obj.segmenting)) if obj.segmenting else "{}"
+
     @admin.display(description="human review")
     def review_summary(self, obj):
         if obj.reviewed_result is None:
@@ -267,7 +278,7 @@ class ExtractionRunAdmin(RunActionsMixin, ReviewPageMixin, admin.ModelAdmin):
             (
                 (
                     date_format(timezone.localtime(a.started_at), "H:i:s"),
-                    a.operation,
+                    f"{a.operation} (pages {a.pages})" if a.pages else a.operation,
                     a.route,
                     a.provider,
                     a.model,

@@ -239,3 +239,13 @@ def test_each_merged_items_evidence_is_on_the_page_it_was_read_on(
         assert [o["page"] for o in evidence["occurrences"]] == [page_number]
     assert run.evidence["invoice_number"]["status"] == "verified"
     assert "item_page" not in run.evidence["invoice_number"]
+
+
+def test_the_admin_shows_a_runs_segments_and_its_calls_pages(
+    admin_client, user, direct_to_simulator, tmp_path
+):
+    statement(tmp_path / "statement.pdf", pages=12, per_page=1)
+    run = run_on(user, tmp_path / "statement.pdf")
+    page = admin_client.get(f"/admin/extraction/extractionrun/{run.pk}/change/").content.decode()
+    assert "Segments (long document)" in page and "overlap_repeats_dropped" in page
+    assert "generate (pages 11-12)" in page and "generate (pages 1-11)" in page
