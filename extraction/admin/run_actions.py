@@ -16,18 +16,15 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from extraction import queue, selectors
+from extraction import selectors
 from extraction.admin.display import pretty
 from extraction.admin.forms import ReextractForm, review_form_for
 from extraction.admin.review_page import field_evidence, page_sizes
 from extraction.evaluation import compare_results
 from extraction.models import ExtractionRun, Trigger
+from extraction.services.bulk import extraction_runs_redo
 from extraction.services.review import InvalidReview, extraction_run_review
-from extraction.services.runs import (
-    extraction_run_cancel,
-    extraction_run_enqueue,
-    extraction_run_retry,
-)
+from extraction.services.runs import extraction_run_cancel, extraction_run_retry
 from remorai.errors import ApplicationError
 
 Status = ExtractionRun.Status
@@ -65,31 +62,7 @@ class RunActionsMixin:
         if request.method == "POST" and "apply" in request.POST:
             form = ReextractForm(request.POST)
             if form.is_valid():
-                started, refused, batched = 0, [], []
-                as_batch = form.cleaned_data["as_batch"]
-                for run in runs:
-                    try:
-                        new = extraction_run_enqueue(
-                            document=run.document,
-                            profile=form.cleaned_data["profile"] or run.profile,
-                            model=form.cleaned_data["model"] or None,
-                            transport=form.cleaned_data["transport"],
-                            trigger=Trigger.ADMIN,
-                            requested_by=request.user,
-                            redo_of=run,
-                            batched=as_batch,
-                        )
-                        started += 1
-                        batched += [new.pk] if as_batch else []
-                    except ApplicationError as exc:
-                        refused.append(f"{run.document}: {exc.detail}")
-                if batched:
-                    queue.enqueue_batch_submit(batched)
-                if started:
-                    how = " as provider batch jobs (up to 24 h)" if as_batch else ""
-                    self.message_user(request, f"Started {started} extraction(s){how}.")
-                for text in refused:
-                    self.message_user(request, text, messages.WARNING)
+                self._reextract_apply(request, runs, form.cleaned_data)
                 return self._done(request, run_id)
         else:
             form = ReextractForm()
@@ -105,6 +78,32 @@ class RunActionsMixin:
                 single=run_id,
             ),
         )
+
+    def _reextract_apply(self, request, runs, data):
+        as_batch = data["as_batch"]
+        try:
+            summary = extraction_runs_redo(
+                runs=runs,
+                profile=data["profile"],
+                model=data["model"] or None,
+                transport=data["transport"],
+                requested_by=request.user,
+                trigger=Trigger.ADMIN,
+                provider_batch=as_batch,
+            )
+        except ApplicationError as exc:
+            self.message_user(request, f"Nothing started: {exc.detail}", messages.ERROR)
+            return
+        if summary.created:
+            how = " as provider batch jobs (up to 24 h)" if as_batch else ""
+            self.message_user(request, f"Started {summary.created} extraction(s){how}.")
+        if summary.skipped_conflict:
+            self.message_user(
+                request,
+                f"{summary.skipped_conflict} skipped: an extraction of that document with that "
+                "profile is already queued or running.",
+                messages.WARNING,
+            )
 
     @admin.action(description="Re-extract selected runs' documents…", permissions=["reextract"])
     def reextract_action(self, request, queryset):

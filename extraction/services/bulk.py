@@ -7,7 +7,7 @@ in batches and their tasks enqueued once each batch is committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -108,15 +108,7 @@ def extraction_runs_reextract(
     constraint decides; the insert ignores that conflict). `on_batch(n)` is called after each
     batch with the number of candidates it covered (for a progress bar).
     """
-    snapshot = run_snapshot(
-        profile=profile,
-        model=model,
-        transport=transport,
-        trigger=trigger,
-        requested_by=requested_by,
-    )
-    if provider_batch:
-        snapshot["status"] = Status.BATCHED
+    snapshot = _snapshot(profile, model, transport, trigger, requested_by, provider_batch)
     summary = ReextractSummary(started_at=timezone.now())
     candidates = reextract_candidates(
         profile=profile, filters=filters, created_before=summary.started_at
@@ -129,29 +121,7 @@ def extraction_runs_reextract(
     def flush():
         if not batch:
             return
-        now = timezone.now()
-        new_runs = [
-            ExtractionRun(
-                document_id=document_id,
-                owner_id=owner_id,
-                redo_of_id=run_id,
-                queued_at=now,
-                **snapshot,
-            )
-            for run_id, document_id, owner_id in batch
-        ]
-        with transaction.atomic():
-            ExtractionRun.objects.bulk_create(new_runs, ignore_conflicts=True)
-            wanted = [r.pk for r in new_runs]
-            inserted = list(
-                ExtractionRun.objects.filter(pk__in=wanted).values_list("pk", flat=True)
-            )
-            if not provider_batch:
-                transaction.on_commit(lambda ids=inserted: _enqueue_all(ids))
-        summary.created += len(inserted)
-        summary.skipped_conflict += len(batch) - len(inserted)
-        if keep_ids:
-            summary.run_ids.extend(inserted)
+        _insert(batch, snapshot, summary, enqueue=not provider_batch, keep_ids=keep_ids)
         if on_batch:
             on_batch(len(batch))
         batch.clear()
@@ -174,6 +144,81 @@ def extraction_runs_reextract(
 
         summary.batches = extraction_batches_submit(run_ids=None)
     return summary
+
+
+def extraction_runs_redo(
+    *,
+    runs: Iterable[ExtractionRun],
+    profile: ExtractionProfile | None = None,
+    model: str | None = None,
+    transport: str = Transport.FILE,
+    requested_by=None,
+    trigger: str = Trigger.ADMIN,
+    provider_batch: bool = False,
+) -> ReextractSummary:
+    """A new run re-doing each of `runs` (`redo_of`), with `profile` or else the run's own.
+
+    Inserted and enqueued as extraction_runs_reextract's are; a document that has an active run
+    of that profile is skipped (skipped_conflict). With `provider_batch` the new runs wait as
+    "batched" and one task submits them as provider batch jobs. Bad input (an unknown model, a
+    transport the model cannot take) raises before anything is inserted.
+    """
+    groups: dict[int, tuple[ExtractionProfile, list]] = {}
+    for run in runs:
+        chosen = profile or run.profile
+        groups.setdefault(chosen.pk, (chosen, []))[1].append(
+            (run.pk, run.document_id, run.owner_id)
+        )
+    snapshots = [
+        (_snapshot(chosen, model, transport, trigger, requested_by, provider_batch), rows)
+        for chosen, rows in groups.values()
+    ]
+    summary = ReextractSummary(started_at=timezone.now())
+    for snapshot, rows in snapshots:
+        summary.candidates += len(rows)
+        _insert(rows, snapshot, summary, enqueue=not provider_batch, keep_ids=True)
+    if provider_batch and summary.run_ids:
+        queue.enqueue_batch_submit(summary.run_ids)
+    return summary
+
+
+def _snapshot(profile, model, transport, trigger, requested_by, provider_batch) -> dict:
+    snapshot = run_snapshot(
+        profile=profile,
+        model=model,
+        transport=transport,
+        trigger=trigger,
+        requested_by=requested_by,
+    )
+    if provider_batch:
+        snapshot["status"] = Status.BATCHED
+    return snapshot
+
+
+def _insert(rows: list[tuple], snapshot: dict, summary: ReextractSummary, *, enqueue, keep_ids):
+    """Insert a new run per (run id it re-does, document id, owner id); a conflict with an active
+    run is skipped. Their tasks are enqueued once committed (`enqueue`)."""
+    now = timezone.now()
+    new_runs = [
+        ExtractionRun(
+            document_id=document_id,
+            owner_id=owner_id,
+            redo_of_id=run_id,
+            queued_at=now,
+            **snapshot,
+        )
+        for run_id, document_id, owner_id in rows
+    ]
+    with transaction.atomic():
+        ExtractionRun.objects.bulk_create(new_runs, ignore_conflicts=True)
+        wanted = [r.pk for r in new_runs]
+        inserted = list(ExtractionRun.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+        if enqueue:
+            transaction.on_commit(lambda ids=inserted: _enqueue_all(ids))
+    summary.created += len(inserted)
+    summary.skipped_conflict += len(rows) - len(inserted)
+    if keep_ids:
+        summary.run_ids.extend(inserted)
 
 
 def reextract_progress(*, profile: ExtractionProfile, since: datetime, trigger: str) -> dict:

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from extraction.models import (
@@ -156,6 +157,38 @@ def test_reextract_refused_while_a_run_is_active(admin_client, world):
     )
     assert response.status_code == 302
     assert not ExtractionRun.objects.filter(redo_of=world["queued"]).exists()
+
+
+def test_reextract_of_several_runs_starts_the_free_ones_and_counts_the_busy(
+    admin_client, world, profile
+):
+    other_profile = ExtractionProfile.objects.create(
+        slug="ops-other",
+        name="Ops other",
+        instructions="Other fields.",
+        schema=profile.schema,
+        default_model="gemini/gemini-2.5-flash",
+    )
+    selected = [world["ok"].pk, world["failed"].pk, world["queued"].pk]
+    response = _action(
+        admin_client,
+        "extractionrun",
+        "reextract_action",
+        selected,
+        apply="1",
+        model="",
+        transport="file",
+        profile=str(other_profile.pk),
+    )
+    assert response.status_code == 302
+    # Another profile: each document is free for it once. The two runs of "invoice.pdf" ask for
+    # two new runs of the same document and profile: one starts, the other is counted as busy.
+    new = ExtractionRun.objects.filter(profile=other_profile)
+    assert sorted(r.document.original_name for r in new) == ["invoice.pdf", "other.pdf"]
+    assert {r.redo_of_id for r in new} <= set(selected)
+    texts = [m.message for m in get_messages(response.wsgi_request)]
+    assert "Started 2 extraction(s)." in texts
+    assert any(t.startswith("1 skipped: an extraction of that document") for t in texts)
 
 
 def test_cancel_action_asks_for_confirmation_first(admin_client, world):
