@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from extraction import queue
+from extraction import queue, segmenting
 from extraction.batches.models import ExtractionBatch
 from extraction.models import Document, ExtractionRun, UploadedFile
 from extraction.services.files import DocumentFileCache, document_local_path
@@ -76,15 +76,19 @@ def _pages(runs, *fields: str) -> Iterator[list[ExtractionRun]]:
         last = page[-1].pk
 
 
-def _upload_missing(runs, route: str, provider: str, model: str) -> None:
+def _prepare(runs, route: str, provider: str, model: str) -> None:
     """Every document of `runs` gets a live remote copy at (route, provider); a run whose
-    document cannot be uploaded goes back to the normal queue (it will try there)."""
+    document cannot be uploaded, or that its profile answers in segments (a long document,
+    #14), goes back to the normal queue instead."""
     gateway = get_gateway(route, provider)
     plan_route = Route(route=route, provider=provider, model=model, gateway=gateway.name)
     held = UploadedFile.objects.filter(
         route=route, provider=provider, state=UploadedFile.State.ACTIVE
     )
-    for page in _pages(runs):  # no select_related: the document is read only to upload it
+    for page in _pages(runs, "segmenting", "schema", "document__page_count"):
+        segmented = [r.pk for r in page if _in_segments(r)]
+        if segmented:
+            runs_requeue(run_ids=segmented, reason="answered in segments: the normal path")
         # one query a page for the documents already held (a re-extraction: most of them)
         seen = set(
             held.filter(document_id__in={r.document_id for r in page}).values_list(
@@ -92,7 +96,7 @@ def _upload_missing(runs, route: str, provider: str, model: str) -> None:
             )
         )
         for run in page:
-            if run.document_id in seen:
+            if run.document_id in seen or run.pk in segmented:
                 continue
             seen.add(run.document_id)
             try:
@@ -100,6 +104,11 @@ def _upload_missing(runs, route: str, provider: str, model: str) -> None:
             except (LLMError, ApplicationError) as exc:
                 failed = runs.filter(document_id=run.document_id).values_list("pk", flat=True)
                 runs_requeue(run_ids=failed, reason=f"upload failed: {redact(str(exc))}")
+
+
+def _in_segments(run: ExtractionRun) -> bool:
+    settings = segmenting.of_run(run)
+    return settings.segmented and settings.needs_segments(run.document.page_count)
 
 
 def _upload_one(document: Document, gateway, route: Route) -> RemoteFile:
@@ -158,7 +167,7 @@ def extraction_batches_submit(*, run_ids=None) -> list[ExtractionBatch]:
             runs_requeue(run_ids=runs.values_list("pk", flat=True), reason=str(exc))
             continue
         route = llm_batches.batch_route(provider)
-        _upload_missing(runs, route, provider, model)
+        _prepare(runs, route, provider, model)
         items = _items(runs, route, provider, model)
         for job_input in llm_batches.prepare(
             provider=provider, model=model, items=items, route=route

@@ -33,7 +33,7 @@ RUNNING, CANCELLING, ENDED = "running", "cancelling", "ended"
 
 @dataclass
 class BatchConfig:
-    delay: float = 0.0  # seconds from creation to the end of a job
+    delay: float = 0.0  # seconds from creation to the end of a job (read at each look: live)
     expire: bool = False  # jobs end as expired (every item expired) instead of answered
     fail_ids: list[str] = field(default_factory=list)  # items answered with fail_status
     fail_status: int = 500
@@ -49,7 +49,6 @@ class Job:
     host: str
     headers: list[tuple[str, str]]
     created_at: float = field(default_factory=time.time)
-    ready_at: float = 0.0
     state: str = RUNNING
     ended_at: float | None = None
     cancel_requested_at: float | None = None
@@ -133,7 +132,6 @@ def create(call: Call, *, model: str, items: Iterator[tuple[str, dict]], id_pref
         headers=list(call.headers.items()),
         extra=extra,
     )
-    job.ready_at = job.created_at + float(batches.config.delay)
     with batches.lock:
         batches.jobs[(call.provider, job_id)] = job
     return job
@@ -200,7 +198,7 @@ def advance(sim, job: Job) -> None:
     with batches.lock:
         if job.state == ENDED:
             return
-        if job.state == RUNNING and time.time() < job.ready_at:
+        if job.state == RUNNING and time.time() < job.created_at + float(batches.config.delay):
             return
         outcome = None
         if job.state == CANCELLING:

@@ -264,3 +264,37 @@ def test_runs_stranded_by_a_stopped_submission_are_sent_by_the_poll(
     poll_until_done(django_capture_on_commit_callbacks)
     assert ExtractionBatch.objects.get().status == "done"
     assert set(new_runs().values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_a_run_its_profile_answers_in_segments_takes_the_normal_path(
+    sim, user, profile, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from extraction.models import ExtractionProfile
+
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    schema = {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": {"type": "string"}}},
+        "required": ["items"],
+        "additionalProperties": False,
+    }
+    long_profile = ExtractionProfile.objects.create(
+        slug="long-items",
+        name="Long items",
+        instructions="List the items.",
+        schema=schema,
+        segmenting={"arrays": {"items": {"mode": "segmented", "pages": 1, "overlap": 0}}},
+        default_model=MODEL,
+    )
+    for n, pages in ((1, 1), (2, 3)):  # one page fits one segment; three pages do not
+        path = tmp_path / f"items-{n}.pdf"
+        write_text_pdf(path, [[f"Item {n}-{p}"] for p in range(pages)])
+        make_run(make_document(user, path), long_profile, model=MODEL)
+    with django_capture_on_commit_callbacks(execute=True):
+        reextract(long_profile)
+    batch = ExtractionBatch.objects.get()
+    assert batch.item_count == 1
+    long_run = new_runs().get(document__page_count=3)
+    assert (long_run.status, long_run.batch_id) == ("queued", None)
+    assert enqueued == [long_run.pk]

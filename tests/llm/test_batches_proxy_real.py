@@ -49,12 +49,14 @@ def test_an_openai_batch_through_the_proxy(proxied):
     remote = get_gateway("proxy", "openai").upload(PDF, PDF.name, "application/pdf", model=MODEL)
     assert provider_file_id(remote.id).startswith("file-sim")  # the proxy's id wraps the provider's
     request = GenerationRequest(model=MODEL, instructions=INSTRUCTIONS, schema=SCHEMA, file=remote)
-    sim.batches(delay=0.3, fail_ids=["b"], fail_status=400)
+    sim.batches(delay=60, fail_ids=["b"], fail_status=400)
     items = [BatchItem(key, request) for key in ("a", "b")]
     [job_input] = batches.prepare(provider="openai", model=MODEL, items=iter(items))
     with job_input:
         job = batches.submit(job_input)
     assert job.route == "proxy" and job.remote_id.startswith("batch_")
+    assert batches.poll(job).status == batches.RUNNING
+    sim.batches(delay=0)
     assert [e["path"] for e in sim.requests(provider="openai", operation="batch_create")] == [
         "/openai/v1/batches"
     ]

@@ -65,11 +65,12 @@ def submit_all(provider: str, batch_items) -> list:
 
 @pytest.mark.parametrize("provider", list(MODELS))
 def test_a_batch_answers_each_item_at_the_batch_price(sim, provider):
-    sim.batches(delay=0.2, fail_ids=["run-2"], fail_status=400)
+    sim.batches(delay=60, fail_ids=["run-2"], fail_status=400)
     [(job, keys)] = submit_all(provider, items(provider, ["run-1", "run-2", "run-3"]))
     assert keys == ["run-1", "run-2", "run-3"]
     assert (job.provider, job.model, job.route) == (provider, MODELS[provider], "direct")
     assert batches.poll(job).status == batches.RUNNING
+    sim.batches(delay=0)  # the job ends now
 
     deadline = time.monotonic() + 10
     while not (state := batches.poll(job)).finished:

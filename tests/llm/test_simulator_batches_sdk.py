@@ -82,11 +82,12 @@ def openai_batch(client, ids: list[str]):
 
 
 def test_openai_batch_answers_each_item_as_a_chat_completion(openai_client, sim):
-    sim.batches(delay=0.3, fail_ids=["doc-2"], fail_status=400)
+    sim.batches(delay=60, fail_ids=["doc-2"], fail_status=400)
     batch = openai_batch(openai_client, ["doc-1", "doc-2", "doc-3"])
     assert batch.status == "in_progress"
     assert openai_client.batches.retrieve(batch.id).status == "in_progress"
     assert batch.id in [b.id for b in openai_client.batches.list(limit=10)]
+    sim.batches(delay=0)  # the job ends now
 
     done = wait(lambda: openai_client.batches.retrieve(batch.id), lambda b: b.completed_at)
     assert done.status == "completed"
@@ -171,7 +172,7 @@ def anthropic_request(custom_id: str, file_id: str) -> dict:
 def test_anthropic_message_batch_results(anthropic_client, sim):
     with PDF.open("rb") as fh:
         pdf = anthropic_client.files.upload(file=(PDF.name, fh, "application/pdf"))
-    sim.batches(delay=0.3)
+    sim.batches(delay=60)
     sim.fault(provider="anthropic", operation="batch_item", status=529)
     batch = anthropic_client.messages.batches.create(
         requests=[anthropic_request(f"doc-{i}", pdf.id) for i in range(3)]
@@ -179,6 +180,7 @@ def test_anthropic_message_batch_results(anthropic_client, sim):
     assert batch.processing_status == "in_progress"
     assert batch.request_counts.processing == 3
     assert batch.results_url is None
+    sim.batches(delay=0)
 
     done = wait(
         lambda: anthropic_client.messages.batches.retrieve(batch.id),
@@ -258,7 +260,7 @@ def upload_pdf(client):
 
 def test_gemini_batch_inlined_requests(genai_client, sim):
     pdf = upload_pdf(genai_client)
-    sim.batches(delay=0.3, fail_ids=["b"])
+    sim.batches(delay=60, fail_ids=["b"])
     request = gemini_request(pdf)
     job = genai_client.batches.create(
         model="gemini-2.5-flash",
@@ -277,6 +279,7 @@ def test_gemini_batch_inlined_requests(genai_client, sim):
     )
     assert job.state == genai_types.JobState.JOB_STATE_RUNNING
     assert job.display_name == "reextract"
+    sim.batches(delay=0)
     done = wait(lambda: genai_client.batches.get(name=job.name), lambda j: j.done)
     assert done.state == genai_types.JobState.JOB_STATE_SUCCEEDED
     first, second = done.dest.inlined_responses
