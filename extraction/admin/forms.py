@@ -136,26 +136,17 @@ class ExtractionProfileForm(forms.ModelForm):
 
     def clean_checks(self):
         checks = self.cleaned_data.get("checks") or []
-        try:
-            profile_checks_check(checks=checks)
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.detail) from exc
+        _service_check(profile_checks_check, checks=checks)
         return checks
 
     def clean_schema(self):
         schema = self.cleaned_data.get("schema")
-        try:
-            profile_schema_check(schema=schema)
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.detail) from exc
+        _service_check(profile_schema_check, schema=schema)
         return schema
 
     def clean_default_model(self):
         model = self.cleaned_data.get("default_model")
-        try:
-            model_check(model=model)
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.detail) from exc
+        _service_check(model_check, model=model)
         return model
 
     def clean_fallback_models(self):
@@ -163,11 +154,16 @@ class ExtractionProfileForm(forms.ModelForm):
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
             raise forms.ValidationError('Enter a JSON list of model names, e.g. ["openai/gpt-4o"].')
         for model in models:
-            try:
-                model_check(model=model)
-            except ApplicationError as exc:
-                raise forms.ValidationError(exc.detail) from exc
+            _service_check(model_check, model=model)
         return models
+
+
+def _service_check(check, **value) -> None:
+    """The profile service's own check of a field; its refusal is the field's error."""
+    try:
+        check(**value)
+    except ApplicationError as exc:
+        raise forms.ValidationError(exc.detail) from exc
 
 
 def _types(spec) -> set[str]:
