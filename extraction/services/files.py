@@ -54,36 +54,54 @@ class DocumentFileCache:
         )
 
     def get_or_upload(
-        self, *, route: str, provider: str, model: str, upload: Callable[[], RemoteFile]
+        self,
+        *,
+        route: str,
+        provider: str,
+        model: str,
+        upload: Callable[[], RemoteFile],
+        db: Callable | None = None,
     ) -> RemoteFile:
+        """The live remote copy, else this caller's upload of it (waiting for another run's).
+
+        `db(fn, **kwargs)` runs each step that reads or writes the database (default: here); a
+        segment's worker thread hands them to its run's thread, and uploads itself (#14)."""
+        db = db or _here
         give_up = time.monotonic() + 2 * conf.upload_wait_seconds() + 60
         while True:
             if time.monotonic() > give_up:  # never loop forever, whatever the database says
                 raise RemoteCopyUnavailable(route=route, provider=provider)
-            row = self._live(route=route, provider=provider)
-            if row is None:
-                row = self._claim_upload(route=route, provider=provider, model=model)
-                if row is not None:
-                    return self._upload(row, upload)
-                continue  # look again
-            now = timezone.now()
-            if row.state == State.ACTIVE:
-                margin = timedelta(seconds=conf.remote_file_margin_seconds())
-                if row.expires_at is None or row.expires_at > now + margin:
-                    return RemoteFile(id=row.remote_id, bytes=row.bytes, expires_at=row.expires_at)
-                UploadedFile.objects.filter(pk=row.pk, state=State.ACTIVE).update(
-                    state=State.EXPIRED
-                )
-                continue
-            # Someone else is uploading it: wait, unless that upload is abandoned (its run lost
-            # its lease: the worker died; or, with no run known, it is too old), in which case
-            # it is marked failed and this run uploads.
-            if self._abandoned(row, now):
-                UploadedFile.objects.filter(pk=row.pk, state=State.UPLOADING).update(
-                    state=State.FAILED, last_error="upload abandoned"
-                )
-                continue
-            time.sleep(conf.upload_poll_seconds())
+            found = db(self._look, route=route, provider=provider, model=model)
+            if isinstance(found, RemoteFile):
+                return found
+            if isinstance(found, UploadedFile):  # claimed: ours to upload
+                return self._upload(found, upload, db)
+            if found is _WAIT:
+                time.sleep(conf.upload_poll_seconds())
+
+    def _look(self, *, route: str, provider: str, model: str):
+        """One look at the copies: the live one (RemoteFile), a row this caller claimed and must
+        upload, _WAIT (another run is uploading it) or _AGAIN."""
+        row = self._live(route=route, provider=provider)
+        if row is None:
+            row = self._claim_upload(route=route, provider=provider, model=model)
+            return row if row is not None else _AGAIN
+        now = timezone.now()
+        if row.state == State.ACTIVE:
+            margin = timedelta(seconds=conf.remote_file_margin_seconds())
+            if row.expires_at is None or row.expires_at > now + margin:
+                return RemoteFile(id=row.remote_id, bytes=row.bytes, expires_at=row.expires_at)
+            UploadedFile.objects.filter(pk=row.pk, state=State.ACTIVE).update(state=State.EXPIRED)
+            return _AGAIN
+        # Someone else is uploading it: wait, unless that upload is abandoned (its run lost its
+        # lease: the worker died; or, with no run known, it is too old), in which case it is
+        # marked failed and this run uploads.
+        if self._abandoned(row, now):
+            UploadedFile.objects.filter(pk=row.pk, state=State.UPLOADING).update(
+                state=State.FAILED, last_error="upload abandoned"
+            )
+            return _AGAIN
+        return _WAIT
 
     @staticmethod
     def _abandoned(row: UploadedFile, now) -> bool:
@@ -114,22 +132,13 @@ class DocumentFileCache:
                 raise DocumentGone() from None
             return None  # another run inserted its row first
 
-    def _upload(self, row: UploadedFile, upload: Callable[[], RemoteFile]) -> RemoteFile:
+    def _upload(self, row: UploadedFile, upload: Callable[[], RemoteFile], db) -> RemoteFile:
         try:
             remote = upload()
         except BaseException as exc:
-            UploadedFile.objects.filter(pk=row.pk).update(
-                state=State.FAILED, last_error=redact(f"{type(exc).__name__}: {exc}")[:500]
-            )
+            db(_upload_failed, row=row, error=redact(f"{type(exc).__name__}: {exc}")[:500])
             raise
-        UploadedFile.objects.filter(pk=row.pk).update(
-            state=State.ACTIVE,
-            remote_id=remote.id,
-            bytes=remote.bytes,
-            uploaded_at=timezone.now(),
-            expires_at=remote.expires_at,
-            upload_lease=None,
-        )
+        db(_uploaded, row=row, remote=remote)
         return remote
 
     def mark_gone(self, *, route: str, provider: str, remote_id: str) -> None:
@@ -141,6 +150,28 @@ class DocumentFileCache:
             pages=self.pages,
             state=State.ACTIVE,
         ).update(state=State.EXPIRED)
+
+
+_WAIT, _AGAIN = object(), object()
+
+
+def _here(fn: Callable, **kwargs):
+    return fn(**kwargs)
+
+
+def _upload_failed(*, row: UploadedFile, error: str) -> None:
+    UploadedFile.objects.filter(pk=row.pk).update(state=State.FAILED, last_error=error)
+
+
+def _uploaded(*, row: UploadedFile, remote: RemoteFile) -> None:
+    UploadedFile.objects.filter(pk=row.pk).update(
+        state=State.ACTIVE,
+        remote_id=remote.id,
+        bytes=remote.bytes,
+        uploaded_at=timezone.now(),
+        expires_at=remote.expires_at,
+        upload_lease=None,
+    )
 
 
 @contextmanager

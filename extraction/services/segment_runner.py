@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connection
 
 from extraction.segment_plan import Pages
+from extraction.services.files import DocumentFileCache
 from llm.errors import Cancelled, LLMError, NoRouteFits, OutputTruncated
 
 logger = logging.getLogger(__name__)
@@ -68,12 +69,15 @@ class RunThreadCalls:
 
 
 class ThreadFiles:
-    """A FileCache whose database work runs on the run's thread."""
+    """A FileCache whose database work runs on the run's thread (the upload itself in the
+    worker, so that segments upload side by side)."""
 
     def __init__(self, files, calls: RunThreadCalls):
         self.files, self.calls = files, calls
 
     def get_or_upload(self, **kwargs):
+        if isinstance(self.files, DocumentFileCache):
+            return self.files.get_or_upload(**kwargs, db=self.calls.call)
         return self.calls.call(self.files.get_or_upload, **kwargs)
 
     def mark_gone(self, **kwargs):

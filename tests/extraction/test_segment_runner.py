@@ -6,10 +6,13 @@ import threading
 import pytest
 from django.db import connections
 
-from extraction.models import ExtractionProfile
+from extraction.models import ExtractionProfile, UploadedFile
 from extraction.segment_plan import Pages
-from extraction.services.segment_runner import Job, RunThreadCalls, run_jobs
+from extraction.services.files import DocumentFileCache
+from extraction.services.segment_runner import Job, RunThreadCalls, ThreadFiles, run_jobs
 from llm.errors import Cancelled, OutputTruncated, RequestRejected
+from llm.types import RemoteFile
+from tests.extraction.pipeline import make_document
 
 
 def test_database_work_runs_on_the_runs_thread_and_workers_close_their_connections(db, monkeypatch):
@@ -100,3 +103,27 @@ def test_the_first_failure_stops_the_others_and_names_its_pages():
     with pytest.raises(RequestRejected) as caught:
         run_jobs(jobs, call, calls=RunThreadCalls())
     assert caught.value.detail == "Segment pages 3-3 (line_items): refused"
+
+
+def test_segments_upload_in_their_workers_and_keep_their_rows_on_the_runs_thread(db, user):
+    document = make_document(user)
+    calls = RunThreadCalls()
+    on_run_thread = []
+
+    def upload():
+        on_run_thread.append(threading.current_thread() is calls.owner)
+        return RemoteFile(id=f"file-{len(on_run_thread)}", bytes=10)
+
+    def call(job, keep_going):
+        files = ThreadFiles(DocumentFileCache(document, pages=job.pages.label), calls)
+        return files.get_or_upload(
+            route="direct", provider="gemini", model="gemini/gemini-2.5-flash", upload=upload
+        )
+
+    jobs = [Job("array", pages=Pages(1, 2)), Job("array", pages=Pages(2, 3))]
+    results = run_jobs(jobs, call, calls=calls)
+    assert on_run_thread == [False, False] and len(results.answers) == 2
+    copies = UploadedFile.objects.filter(state="active").values_list("pages", flat=True)
+    assert sorted(copies) == ["1-2", "2-3"]
+    again = run_jobs(jobs, call, calls=calls)  # cached: no second upload
+    assert len(on_run_thread) == 2 and len(again.answers) == 2
