@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from extraction import queue, segmenting
+from extraction import conf, queue, segmenting
 from extraction.batches.models import ExtractionBatch
 from extraction.models import Document, ExtractionRun, UploadedFile
 from extraction.services.files import DocumentFileCache, document_local_path
@@ -36,6 +37,7 @@ Status = ExtractionRun.Status
 PAGE = 500
 # First look at a new job after this long; then the back-off of batch_ingest.next_poll_delay.
 FIRST_POLL = timedelta(seconds=30)
+BATCH_WINDOW = timedelta(hours=24)  # the providers' completion window
 
 
 def waiting_runs(run_ids=None):
@@ -82,9 +84,7 @@ def _prepare(runs, route: str, provider: str, model: str) -> None:
     #14), goes back to the normal queue instead."""
     gateway = get_gateway(route, provider)
     plan_route = Route(route=route, provider=provider, model=model, gateway=gateway.name)
-    held = UploadedFile.objects.filter(
-        route=route, provider=provider, state=UploadedFile.State.ACTIVE
-    )
+    held = _lasting(UploadedFile.objects.filter(route=route, provider=provider))
     for page in _pages(runs, "segmenting", "schema", "document__page_count"):
         segmented = [r.pk for r in page if _in_segments(r)]
         if segmented:
@@ -111,7 +111,22 @@ def _in_segments(run: ExtractionRun) -> bool:
     return settings.segmented and settings.needs_segments(run.document.page_count)
 
 
+def _lasting(copies):
+    """Active copies that outlast a batch job (Gemini deletes files after 48 h; a job may take
+    24): a copy that would expire meanwhile is not used, a fresh one is uploaded."""
+    cutoff = timezone.now() + BATCH_WINDOW + timedelta(seconds=conf.remote_file_margin_seconds())
+    live = copies.filter(state=UploadedFile.State.ACTIVE)
+    return live.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=cutoff))
+
+
 def _upload_one(document: Document, gateway, route: Route) -> RemoteFile:
+    short = UploadedFile.objects.filter(
+        document=document, route=route.route, provider=route.provider
+    )
+    short.filter(state=UploadedFile.State.ACTIVE).exclude(pk__in=_lasting(short)).update(
+        state=UploadedFile.State.EXPIRED  # too short-lived for the job: the cache uploads again
+    )
+
     def upload() -> RemoteFile:
         with document_local_path(document) as path:
             return policy.call(
@@ -129,9 +144,7 @@ def _upload_one(document: Document, gateway, route: Route) -> RemoteFile:
 
 
 def _items(runs, route: str, provider: str, model: str) -> Iterator[llm_batches.BatchItem]:
-    live = UploadedFile.objects.filter(
-        route=route, provider=provider, state=UploadedFile.State.ACTIVE
-    )
+    live = _lasting(UploadedFile.objects.filter(route=route, provider=provider))
     for page in _pages(runs, "instructions", "schema", "document__original_name"):
         copies = {
             row.document_id: row

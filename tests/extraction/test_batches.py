@@ -298,3 +298,29 @@ def test_a_run_its_profile_answers_in_segments_takes_the_normal_path(
     long_run = new_runs().get(document__page_count=3)
     assert (long_run.status, long_run.batch_id) == ("queued", None)
     assert enqueued == [long_run.pk]
+
+
+def test_a_remote_copy_that_would_expire_during_the_job_is_uploaded_again(
+    sim, profile, documents, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = UploadedFile.objects.create(
+        document=documents[0],
+        route="direct",
+        provider="gemini",
+        model_group="gemini/gemini-2.5-flash",
+        remote_id="files/expiresinhours",
+        bytes=1,
+        state="active",
+        expires_at=timezone.now() + timedelta(hours=2),  # Gemini: 48 h after upload
+    )
+    reextract(profile, "--model", "gemini/gemini-2.5-flash", "--document", str(documents[0].pk))
+    soon.refresh_from_db()
+    assert soon.state == "expired"
+    fresh = UploadedFile.objects.get(document=documents[0], provider="gemini", state="active")
+    assert fresh.expires_at > timezone.now() + timedelta(hours=24)
+    poll_until_done(django_capture_on_commit_callbacks)
+    assert new_runs().get().status == "succeeded"
