@@ -21,6 +21,8 @@ DEFAULTS = {
     "EXTRACTION_REMOTE_FILE_MARGIN_SECONDS": 900.0,
     # Keep it well under Q_TIMEOUT: the task must still be alive when the database is back.
     "EXTRACTION_DB_RETRY_SECONDS": 120.0,
+    # Model calls of one segmented run in flight at once (#14): threads of the worker.
+    "EXTRACTION_SEGMENT_CONCURRENCY": 4,
 }
 
 
@@ -70,6 +72,11 @@ def upload_poll_seconds() -> float:
 def remote_file_margin_seconds() -> float:
     """A remote copy expiring sooner than this is not reused (it could expire mid-call)."""
     return float(_get("EXTRACTION_REMOTE_FILE_MARGIN_SECONDS"))
+
+
+def segment_concurrency() -> int:
+    """How many calls of one segmented run are in flight at once (at least 1)."""
+    return max(1, int(_get("EXTRACTION_SEGMENT_CONCURRENCY")))
 
 
 def db_retry_seconds() -> float:

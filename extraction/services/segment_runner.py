@@ -24,13 +24,12 @@ from typing import Any
 
 from django.db import connection
 
+from extraction import conf
 from extraction.segment_plan import Pages
 from extraction.services.files import DocumentFileCache
 from llm.errors import Cancelled, LLMError, NoRouteFits, OutputTruncated
 
 logger = logging.getLogger(__name__)
-
-CONCURRENCY = 4  # segment calls in flight per run
 
 
 class RunThreadCalls:
@@ -106,7 +105,7 @@ def run_jobs(
     call: Callable[[Job, Callable[[], bool]], Any],
     *,
     calls: RunThreadCalls,
-    concurrency: int = CONCURRENCY,
+    concurrency: int | None = None,
 ) -> Results:
     """Every job answered (`call(job, keep_going)` in a worker); raises the first failure."""
     stop = threading.Event()
@@ -119,6 +118,7 @@ def run_jobs(
         finally:
             connection.close()  # a worker thread's own connection, if anything opened one
 
+    concurrency = concurrency or conf.segment_concurrency()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="segment") as pool:
         pending: dict[Future, Job] = {pool.submit(work, job): job for job in jobs}
         while pending:

@@ -41,7 +41,9 @@ def test_database_work_runs_on_the_runs_thread_and_workers_close_their_connectio
     assert opened and opened <= closed and threading.get_ident() not in closed
 
 
-def test_no_more_than_the_bound_run_at_once():
+@pytest.mark.parametrize("bound", [4, 2])
+def test_no_more_than_the_bound_run_at_once(settings, bound):
+    settings.EXTRACTION_SEGMENT_CONCURRENCY = bound
     calls = RunThreadCalls()
     lock, state = threading.Lock(), {"now": 0, "most": 0}
 
@@ -54,10 +56,8 @@ def test_no_more_than_the_bound_run_at_once():
             state["now"] -= 1
         return job.pages.first
 
-    results = run_jobs(
-        [Job("array", pages=Pages(n, n)) for n in range(1, 13)], call, calls=calls, concurrency=4
-    )
-    assert len(results.answers) == 12 and state["most"] == 4
+    results = run_jobs([Job("array", pages=Pages(n, n)) for n in range(1, 13)], call, calls=calls)
+    assert len(results.answers) == 12 and state["most"] == bound
 
 
 def test_a_cut_answer_is_split_in_two_until_it_fits():
