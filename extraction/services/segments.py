@@ -129,7 +129,10 @@ class _Segmented:
     def arrays(self) -> SegmentedOutcome:
         schema, names = self.run.schema, self.settings.names
         asked = {a.name: plan.array_schema(schema, a.name) for a in self.settings.arrays}
-        jobs = [Job("other")] + [
+        other_schema = plan.other_fields_schema(schema, names)
+        # A schema of segmented arrays only has no other fields to ask for.
+        jobs = [Job("other")] if other_schema["properties"] else []
+        jobs += [
             Job("array", pages=pages, name=a.name, splittable=True)
             for a in self.settings.arrays
             for pages in plan.ranges(self.total, pages=a.pages, overlap=a.overlap)
@@ -147,7 +150,7 @@ class _Segmented:
                     page=page_field,
                 )
                 return self.ask_pages(keep_going, cutter, job.pages.numbers, text, array_schema)
-            other = plan.other_fields_schema(schema, names)
+            other = other_schema
             text = plan.other_fields_instructions(
                 self.run.instructions, arrays=names, pages=None, total=self.total
             )
@@ -173,7 +176,7 @@ class _Segmented:
         with tempfile.TemporaryDirectory(prefix="remorai-segments-") as tmp:
             cutter = Cutter(self.call["path"], Path(tmp))
             results = run_jobs(jobs, call, calls=self.calls)
-        other = next(outcome for job, outcome in results.answers if job.kind == "other")
+        main = next((o for j, o in results.answers if j.kind == "other"), None)
         merged, item_pages, summary = {}, {}, []
         for name, (_, page_field) in asked.items():
             answers = [(j, o) for j, o in results.answers if j.kind == "array" and j.name == name]
@@ -184,17 +187,17 @@ class _Segmented:
             summary.append(
                 {"array": name, "items": len(merged[name]), "overlap_repeats_dropped": dropped}
             )
-        data = plan.assemble(schema, other.data, merged)
+        data = plan.assemble(schema, main.data if main else {}, merged)
         _validate(data, schema)
         segments = {
             "mode": "segmented",
             "arrays": summary,
             "calls": _calls(results.answers),
             "split": results.splits,
-            "other_fields_pages": head_tail or "all",
+            "other_fields_pages": head_tail or ("all" if main else "none"),
             "item_pages": item_pages,
         }
-        return _outcome(data, other, results.answers, segments)
+        return _outcome(data, main or results.answers[0][1], results.answers, segments)
 
     # --- map-reduce -------------------------------------------------------------------------
 

@@ -249,3 +249,31 @@ def test_the_admin_shows_a_runs_segments_and_its_calls_pages(
     page = admin_client.get(f"/admin/extraction/extractionrun/{run.pk}/change/").content.decode()
     assert "Segments (long document)" in page and "overlap_repeats_dropped" in page
     assert "generate (pages 11-12)" in page and "generate (pages 1-11)" in page
+
+
+def test_a_schema_of_segmented_arrays_only_makes_no_other_fields_call(
+    user, direct_to_simulator, tmp_path
+):
+    from extraction.services.profiles import extraction_profile_create
+
+    invoice = seeded_profile("invoice").schema
+    lines = {**invoice, "properties": {"line_items": invoice["properties"]["line_items"]}}
+    lines["required"] = ["line_items"]
+    profile = extraction_profile_create(
+        slug="lines-only",
+        name="Lines only",
+        instructions="List the lines.",
+        schema=lines,
+        default_model="gemini/gemini-2.5-flash",
+        segmenting={"arrays": {"line_items": {"pages": 10, "overlap": 1}}},
+    )
+    truth = statement(tmp_path / "statement.pdf", pages=15, per_page=2)
+    run = extraction_run_enqueue(
+        document=make_document(user, tmp_path / "statement.pdf"), profile=profile, trigger="api"
+    )
+    extraction_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED, (run.error_code, run.error_message)
+    assert [i["description"] for i in run.result["line_items"]] == truth
+    assert [c["kind"] for c in run.segments["calls"]] == ["array", "array"]
+    assert run.segments["other_fields_pages"] == "none"
