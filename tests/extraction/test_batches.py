@@ -324,3 +324,22 @@ def test_a_remote_copy_that_would_expire_during_the_job_is_uploaded_again(
     assert fresh.expires_at > timezone.now() + timedelta(hours=24)
     poll_until_done(django_capture_on_commit_callbacks)
     assert new_runs().get().status == "succeeded"
+
+
+def test_an_invalid_answer_in_the_batch_gets_its_repair_turn_as_a_normal_call(
+    sim, profile, documents, django_capture_on_commit_callbacks
+):
+    sim.fault("malformed_json", provider="openai", operation="batch_item")  # the first item
+    reextract(profile, "--document", str(documents[0].pk))
+    poll_until_done(django_capture_on_commit_callbacks)
+    run = new_runs().get()
+    assert run.status == "succeeded", run.error_message
+    first, repair = run.attempts.all()
+    assert (first.operation, first.outcome) == ("generate", "invalid_output")
+    assert (repair.operation, repair.outcome) == ("repair", "ok")
+    assert len(sim.requests(provider="openai", operation="generate")) == 1  # the repair turn
+    for attempt, share in ((first, Decimal("0.5")), (repair, Decimal(1))):  # batch, then normal
+        usage = Usage(attempt.input_tokens, attempt.output_tokens, attempt.document_tokens)
+        full, _ = model_cost_with_source(MODEL, usage)
+        assert abs(attempt.cost_usd - full * share) <= Decimal("0.000001")
+    assert ExtractionBatch.objects.get().succeeded_count == 1
