@@ -31,19 +31,13 @@ from extraction.services.lease import claim as _claim
 from extraction.verification.embedded_route import NO_PLAN, embedded_extract, embedded_plan
 from extraction.verification.service import run_verification_compute
 from llm import errors as llm_errors
+from llm.service import extract as llm_extract
 from remorai.errors import ApplicationError
 from remorai.logging import redact
 
 logger = logging.getLogger(__name__)
 
 Status = ExtractionRun.Status
-
-
-def _llm_extract(**kwargs):
-    # One seam for unit tests; the real thing is llm.service.extract.
-    from llm.service import extract
-
-    return extract(**kwargs)
 
 
 def _failed(code: str, message: str, provider_code: str = "", **extra) -> dict:
@@ -96,10 +90,10 @@ def extraction_run_execute(*, run_id, answer=None) -> str:
         ):
             # An invoice with an embedded e-invoice is answered from its XML (route "embedded").
             plan = embedded_plan(run=run, path=path)
-            extract = embedded_extract(plan) if plan.answer else _llm_extract
+            extract = embedded_extract(plan) if plan.answer else llm_extract
             given = {"answer": answer} if answer is not None and not plan.answer else {}
             if not plan.answer and not given and segments.applies(run):  # long documents (#14)
-                extract = segments.extractor(run=run, token=token, extract=_llm_extract)
+                extract = segments.extractor(run=run, token=token, extract=llm_extract)
             outcome = extract(
                 path=path,
                 filename=run.document.original_name,

@@ -1,10 +1,11 @@
 """Fixtures the extraction tests share."""
 
 import pytest
+from django.core.cache import cache
 
 from extraction import queue
-from extraction.services import execution
-from tests.extraction.pipeline import FakeExtract, make_document
+from tests.extraction.pipeline import make_document, run_answer
+from tests.fixtures.gateways import FakeGateway
 
 
 @pytest.fixture
@@ -40,11 +41,15 @@ def enqueued(monkeypatch):
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    """The run services call this FakeExtract instead of llm.service.extract."""
-    fake = FakeExtract()
-    monkeypatch.setattr(execution, "_llm_extract", fake)
-    return fake
+def fake(gateways, settings):
+    """The provider behind every route of a run: llm.service.extract runs as in production, and
+    each gateway it asks for is this one FakeGateway (the `gateways` seam), answering
+    pipeline.run_answer(). With the proxy configured, the first route is proxy:gemini."""
+    settings.LITELLM_BASE_URL = "http://proxy.invalid"
+    settings.LLM_RETRY_BASE_SECONDS = 0
+    cache.clear()  # circuit breakers start closed
+    yield gateways.use(FakeGateway("proxy", "litellm", default_answer=run_answer()))
+    cache.clear()
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from extraction.models import ExtractionRun, IdempotencyRecord
 from extraction.services.execution import extraction_run_execute
-from tests.extraction.pipeline import make_document, seeded_profile
+from llm.errors import RequestRejected
+from tests.extraction.pipeline import ANSWER_DATA, make_document, seeded_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,7 @@ def test_detail_after_success_shows_result_usage_attempts_and_simulated(
     extraction_run_execute(run_id=run_id)
     body = api.get(f"/api/extractions/{run_id}/").json()
     assert body["status"] == "succeeded"
-    assert body["result"] == fake.data
+    assert body["result"] == ANSWER_DATA
     assert body["error"] is None
     assert body["requested_model"] == "gemini/gemini-2.5-flash"
     assert body["model_used"] == "gemini/gemini-2.5-flash"
@@ -143,15 +144,13 @@ def test_detail_after_success_shows_result_usage_attempts_and_simulated(
 
 
 def test_detail_of_failure_has_error_code_and_message(api, document, enqueued, fake):
-    from llm.errors import NoRouteFits
-
-    fake.raises = NoRouteFits("Too large for every model: openai/gpt-4o takes 100 pages.")
+    fake.script = [RequestRejected("The schema is too deep for this model.", http_status=400)]
     run_id = start(api, document).json()["id"]
     extraction_run_execute(run_id=run_id)
     body = api.get(f"/api/extractions/{run_id}/").json()
     assert body["status"] == "failed"
-    assert body["error"]["code"] == "document_too_large_for_models"
-    assert "100 pages" in body["error"]["message"]
+    assert body["error"]["code"] == "request_rejected"
+    assert "too deep" in body["error"]["message"]
 
 
 def test_cancel_then_retry(api, document, enqueued):

@@ -4,16 +4,12 @@ import pytest
 
 from extraction.services.execution import extraction_run_execute
 from extraction.services.review import extraction_run_review
-from tests.extraction.pipeline import seeded_profile
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def succeeded_run(api, document, enqueued, fake):
-    profile = seeded_profile("invoice")
-    fake.data = {name: None for name in profile.schema["properties"]} | {"line_items": []}
-    fake.data.update(invoice_number="INV-1", total=10.0)
     run_id = api.post(
         f"/api/documents/{document.pk}/extractions/", {"profile": "invoice"}, format="json"
     ).json()["id"]

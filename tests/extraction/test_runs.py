@@ -5,11 +5,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 
-from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
+from extraction.models import (
+    Document,
+    ExtractionAttempt,
+    ExtractionProfile,
+    ExtractionRun,
+    UploadedFile,
+)
 from extraction.services import lease
 from extraction.services.execution import extraction_run_execute
 from extraction.services.profiles import UnknownModel
@@ -22,7 +29,7 @@ from extraction.services.runs import (
 )
 from extraction.services.sweeper import extraction_runs_sweep
 from llm import errors as llm_errors
-from tests.extraction.pipeline import seeded_profile
+from tests.extraction.pipeline import ANSWER_DATA, run_answer, seeded_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -80,20 +87,19 @@ def test_execute_success_writes_result_usage_cost_and_attempts(document, profile
     assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED
-    assert run.result == {"invoice_number": "INV-1", "total": 10.0}
+    assert run.result == ANSWER_DATA
     assert run.simulated is True
     assert (run.model_used, run.route) == ("gemini/gemini-2.5-flash", "proxy")
     assert (run.input_tokens, run.output_tokens, run.document_tokens) == (100, 20, 80)
     assert run.cost_usd == Decimal("0.001200")
-    assert run.cost_source == "proxy"  # the fake's proxy route reported its cost
+    assert run.cost_source == "proxy"  # the proxy route reported its cost
     assert run.attempt_count == 1 and run.lease_token is None
     assert run.started_at and run.finished_at
-    assert ExtractionAttempt.objects.filter(run=run, outcome="ok").count() == 1
-    call = fake.calls[0]
-    assert call["model"] == "gemini/gemini-2.5-flash"
-    assert call["fallback_models"] == ("openai/gpt-4o", "anthropic/claude-sonnet-4-6")
-    assert call["page_count"] == document.page_count
-    assert call["path"].read_bytes()[:5] == b"%PDF-"
+    attempts = ExtractionAttempt.objects.filter(run=run, outcome="ok")
+    assert sorted(attempts.values_list("operation", flat=True)) == ["generate", "upload"]
+    [request] = fake.requests
+    assert request.model == "gemini/gemini-2.5-flash" and request.transport == "file"
+    assert fake.uploads == [request.file.id] == [UploadedFile.objects.get().remote_id]
 
 
 def test_duplicate_delivery_claims_nothing_and_writes_nothing(document, profile, enqueued, fake):
@@ -102,34 +108,42 @@ def test_duplicate_delivery_claims_nothing_and_writes_nothing(document, profile,
     before = ExtractionRun.objects.values().get(pk=run.pk)
     assert extraction_run_execute(run_id=run.pk) == "not_claimed"
     assert ExtractionRun.objects.values().get(pk=run.pk) == before
-    assert len(fake.calls) == 1
-    assert ExtractionAttempt.objects.filter(run=run).count() == 1
+    assert len(fake.requests) == 1
+    assert ExtractionAttempt.objects.filter(run=run, operation="generate").count() == 1
 
 
 def test_document_too_large_fails_with_its_code(document, profile, enqueued, fake):
-    fake.raises = llm_errors.NoRouteFits(
-        "The document (300 pages) exceeds every candidate model's limit: openai/gpt-4o 100 pages"
+    # A profile that does not answer in segments (the seeded invoice's would cut the document).
+    whole = ExtractionProfile.objects.create(
+        slug="whole",
+        name="Whole",
+        instructions="x",
+        schema=profile.schema,
+        default_model=profile.default_model,
+        fallback_models=profile.fallback_models,
     )
-    run = enqueue(document, profile)
+    Document.objects.filter(pk=document.pk).update(size_bytes=2**40)  # a terabyte
+    run = enqueue(document, whole)
     assert extraction_run_execute(run_id=run.pk) == Status.FAILED
     run.refresh_from_db()
     assert run.error_code == "document_too_large_for_models"
-    assert "100 pages" in run.error_message
-    assert run.result is None
+    assert "is too large for every requested model" in run.error_message
+    assert "takes at most" in run.error_message
+    assert run.result is None and fake.requests == []
 
 
 def test_bad_output_keeps_the_raw_text(document, profile, enqueued, fake):
-    fake.raises = llm_errors.BadOutput("not valid", raw_text='{"total": "ten"')
+    fake.script = [run_answer(text='{"total": "ten"')] * 2  # the answer, and the repair's
     run = enqueue(document, profile)
     extraction_run_execute(run_id=run.pk)
     run.refresh_from_db()
-    assert (run.status, run.error_code) == (Status.FAILED, "invalid_output")
+    assert (run.status, run.error_code) == (Status.FAILED, "invalid_json")
     assert run.raw_output == '{"total": "ten"'
-    assert run.cost_usd == Decimal("0.001200")  # the failed call still cost money
+    assert run.cost_usd == Decimal("0.002400")  # the failed calls still cost money
 
 
 def test_unexpected_error_fails_the_run_without_leaking_secrets(document, profile, enqueued, fake):
-    fake.raises = RuntimeError("boom with key sk-abcdefghijklmnop1234")
+    fake.script = [RuntimeError("boom with key sk-abcdefghijklmnop1234")]
     run = enqueue(document, profile)
     extraction_run_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -140,13 +154,16 @@ def test_unexpected_error_fails_the_run_without_leaking_secrets(document, profil
 def test_retry_later_requeues_with_a_schedule_instead_of_sleeping(
     document, profile, enqueued, fake
 ):
-    at = timezone.now() + timedelta(minutes=10)
-    fake.raises = llm_errors.RetryLater("quota resets later", at=at)
+    def quota_resets_later(request):
+        raise llm_errors.RetryableError("quota resets later", http_status=429, retry_after=600)
+
+    fake.before_answer = quota_resets_later  # every route is asked to wait 10 minutes
     run = enqueue(document, profile)
     assert extraction_run_execute(run_id=run.pk) == "retry_later"
     run.refresh_from_db()
+    at = run.not_before
     assert run.status == Status.QUEUED
-    assert run.not_before == at
+    assert timedelta(minutes=9) < at - timezone.now() <= timedelta(minutes=10)
     assert run.attempt_count == 0 and run.lease_token is None
     schedule = Schedule.objects.get(func="extraction.tasks.run_extraction")
     assert schedule.schedule_type == Schedule.ONCE
@@ -155,7 +172,8 @@ def test_retry_later_requeues_with_a_schedule_instead_of_sleeping(
     # Delivered early (a stray duplicate): not claimable before its time.
     assert extraction_run_execute(run_id=run.pk) == "not_claimed"
     ExtractionRun.objects.filter(pk=run.pk).update(not_before=timezone.now())
-    fake.raises = None
+    fake.before_answer = None
+    cache.clear()  # the breakers the refusals opened
     assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
 
 
@@ -166,7 +184,7 @@ def test_past_our_attempt_limit_the_run_fails(document, profile, enqueued, fake,
     assert extraction_run_execute(run_id=run.pk) == Status.FAILED
     run.refresh_from_db()
     assert run.error_code == "too_many_attempts"
-    assert fake.calls == []
+    assert fake.requests == []
 
 
 def test_cancel_queued_run_is_immediate_and_the_task_then_claims_nothing(
@@ -176,7 +194,7 @@ def test_cancel_queued_run_is_immediate_and_the_task_then_claims_nothing(
     run = extraction_run_cancel(run=run)
     assert run.status == Status.CANCELLED and run.finished_at
     assert extraction_run_execute(run_id=run.pk) == "not_claimed"
-    assert fake.calls == []
+    assert fake.requests == []
     # Cancelling again is harmless; a new run may now start.
     extraction_run_cancel(run=run)
     enqueue(document, profile)
@@ -184,7 +202,7 @@ def test_cancel_queued_run_is_immediate_and_the_task_then_claims_nothing(
 
 def test_cancel_running_run_stops_at_its_next_check(document, profile, enqueued, fake):
     run = enqueue(document, profile)
-    fake.before_return = lambda kwargs: extraction_run_cancel(run=run)
+    fake.before_answer = lambda request: extraction_run_cancel(run=run)
     assert extraction_run_execute(run_id=run.pk) == Status.CANCELLED
     run.refresh_from_db()
     assert run.status == Status.CANCELLED and run.result is None
@@ -200,12 +218,12 @@ def test_cancel_finished_run_conflicts(document, profile, enqueued, fake):
 def test_lost_lease_discards_the_result(document, profile, enqueued, fake):
     run = enqueue(document, profile)
 
-    def taken_over(kwargs):  # the sweeper took the run back and another worker claimed it
+    def taken_over(request):  # the sweeper took the run back and another worker claimed it
         ExtractionRun.objects.filter(pk=run.pk).update(
             lease_token=uuid.uuid4(), status=Status.RUNNING, attempt_count=F("attempt_count") + 1
         )
 
-    fake.before_return = taken_over
+    fake.before_answer = taken_over
     extraction_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == Status.RUNNING and run.result is None
@@ -218,16 +236,10 @@ def test_an_answer_for_a_run_taken_back_but_not_claimed_since_is_written(
     # claimed it since: the answer in hand is written, and the sweeper's task will claim nothing.
     run = enqueue(document, profile)
 
-    def taken_back(kwargs):  # after the last heartbeat, when the answer is in hand
-        record = kwargs["on_attempt"]
+    def taken_back(request):  # after the last heartbeat, while the provider answers
+        ExtractionRun.objects.filter(pk=run.pk).update(lease_token=None, status=Status.QUEUED)
 
-        def on_attempt(attempt):
-            ExtractionRun.objects.filter(pk=run.pk).update(lease_token=None, status=Status.QUEUED)
-            record(attempt)
-
-        kwargs["on_attempt"] = on_attempt
-
-    fake.before_return = taken_back
+    fake.before_answer = taken_back
     assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED and run.result and run.lease_token is None
@@ -235,7 +247,10 @@ def test_an_answer_for_a_run_taken_back_but_not_claimed_since_is_written(
 
 
 def test_retry_creates_a_new_run_linked_to_the_old(document, profile, enqueued, fake):
-    fake.raises = llm_errors.NoRouteAvailable("all down")
+    def down(request):
+        raise llm_errors.RouteUnavailable("all down")
+
+    fake.before_answer = down
     run = enqueue(document, profile, model="openai/gpt-4o", transport="inline")
     extraction_run_execute(run_id=run.pk)
     redo = extraction_run_retry(run=run)
@@ -248,7 +263,7 @@ def test_retry_creates_a_new_run_linked_to_the_old(document, profile, enqueued, 
 def test_inline_transport_uploads_nothing(document, profile, enqueued, fake):
     run = enqueue(document, profile, transport="inline")
     extraction_run_execute(run_id=run.pk)
-    assert fake.calls[0]["transport"] == "inline"
+    assert fake.requests[0].transport == "inline" and fake.uploads == []
     assert not UploadedFile.objects.exists()
 
 

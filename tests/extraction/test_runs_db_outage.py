@@ -19,7 +19,7 @@ from extraction.models import ExtractionAttempt, ExtractionRun
 from extraction.services import execution
 from extraction.services.execution import extraction_run_execute
 from extraction.services.runs import extraction_run_enqueue
-from tests.extraction.pipeline import seeded_profile
+from tests.extraction.pipeline import ANSWER_DATA, seeded_profile
 
 pytestmark = pytest.mark.django_db(transaction=True)  # retries happen outside a transaction
 
@@ -58,13 +58,13 @@ def test_an_answer_arriving_while_the_database_is_down_is_written_when_it_return
     run, fake, outage
 ):
     # The database goes away while the provider is answering; it is back ~2 s later.
-    fake.before_return = lambda kwargs: setattr(outage, "queries", 5)
+    fake.before_answer = lambda request: setattr(outage, "queries", 5)
     assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
     assert outage.refused == 5
     run.refresh_from_db()
-    assert run.status == Status.SUCCEEDED and run.result == fake.data and run.lease_token is None
+    assert run.status == Status.SUCCEEDED and run.result == ANSWER_DATA and run.lease_token is None
     # The attempt that happened during the outage is recorded, its usage and cost kept.
-    attempt = ExtractionAttempt.objects.get(run=run)
+    attempt = ExtractionAttempt.objects.get(run=run, operation="generate")
     assert (attempt.outcome, attempt.input_tokens, str(attempt.cost_usd)) == ("ok", 100, "0.001200")
     assert (run.input_tokens, str(run.cost_usd)) == (100, "0.001200")
 
@@ -81,7 +81,7 @@ def test_a_claim_during_an_outage_waits_for_the_database_instead_of_consuming_th
 
 def test_the_retries_are_bounded_by_the_setting(run, fake, outage, settings):
     settings.EXTRACTION_DB_RETRY_SECONDS = 1.5
-    fake.before_return = lambda kwargs: setattr(outage, "down", True)
+    fake.before_answer = lambda request: setattr(outage, "down", True)
     started = time.monotonic()
     with pytest.raises(OperationalError):
         extraction_run_execute(run_id=run.pk)
@@ -89,21 +89,24 @@ def test_the_retries_are_bounded_by_the_setting(run, fake, outage, settings):
     outage.down = False
     # Nothing half-written: the run is still running under the lost lease (the sweeper's case).
     run.refresh_from_db()
-    assert run.status == Status.RUNNING and not ExtractionAttempt.objects.exists()
+    assert (
+        run.status == Status.RUNNING
+        and not ExtractionAttempt.objects.filter(operation="generate").exists()
+    )
 
 
 def test_a_database_lost_before_any_answer_puts_the_run_back_in_the_queue(
     run, fake, outage, enqueued
 ):
-    def lose_the_database(kwargs):
+    def lose_the_database(request):
         raise OperationalError("terminating connection due to administrator command")
 
-    fake.before_return = lose_the_database
+    fake.before_answer = lose_the_database
     assert extraction_run_execute(run_id=run.pk) == "requeued"
     run.refresh_from_db()
     assert run.status == Status.QUEUED and run.lease_token is None and run.error_code == ""
     assert enqueued.count(run.pk) == 2  # at creation, and again now
-    fake.before_return = None
+    fake.before_answer = None
     assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
 
 
@@ -115,11 +118,11 @@ def _taken_back_by_the_sweeper(run):
 def test_a_run_the_sweeper_took_back_during_the_outage_is_kept_by_its_living_execution(
     run, fake, outage, settings, monkeypatch
 ):
-    def outage_long_enough_for_the_sweeper(kwargs):
+    def outage_long_enough_for_the_sweeper(request):
         _taken_back_by_the_sweeper(run)
         outage.queries = 3
 
-    fake.before_return = outage_long_enough_for_the_sweeper
+    fake.before_answer = outage_long_enough_for_the_sweeper
     # A verification long enough for the heartbeat thread to beat during it.
     settings.EXTRACTION_HEARTBEAT_SECONDS = 0.05
     verify = execution.run_verification_compute
@@ -131,26 +134,28 @@ def test_a_run_the_sweeper_took_back_during_the_outage_is_kept_by_its_living_exe
     monkeypatch.setattr(execution, "run_verification_compute", slow_verification)
     assert extraction_run_execute(run_id=run.pk) == Status.SUCCEEDED
     run.refresh_from_db()
-    assert (run.status, run.attempt_count, run.result) == (Status.SUCCEEDED, 1, fake.data)
-    assert ExtractionAttempt.objects.filter(run=run).count() == 1
+    assert (run.status, run.attempt_count, run.result) == (Status.SUCCEEDED, 1, ANSWER_DATA)
+    assert ExtractionAttempt.objects.filter(run=run, operation="generate").count() == 1
     # The task the sweeper enqueued claims nothing: the provider is not called twice.
     assert extraction_run_execute(run_id=run.pk) == "not_claimed"
-    assert len(fake.calls) == 1
+    assert len(fake.requests) == 1
 
 
 def test_a_run_claimed_again_meanwhile_keeps_the_held_attempt_but_not_the_answer(run, fake, outage):
     other = uuid.uuid4()
 
-    def claimed_by_another_worker(kwargs):
+    def claimed_by_another_worker(request):
         _taken_back_by_the_sweeper(run)
         ExtractionRun.objects.filter(pk=run.pk).update(
             status=Status.RUNNING, lease_token=other, attempt_count=F("attempt_count") + 1
         )
         outage.queries = 3
 
-    fake.before_return = claimed_by_another_worker
+    fake.before_answer = claimed_by_another_worker
     assert extraction_run_execute(run_id=run.pk) == "lease_lost"
     run.refresh_from_db()
     assert (run.status, run.lease_token, run.result) == (Status.RUNNING, other, None)
     # The provider call happened and cost money: its attempt row is written all the same.
-    assert ExtractionAttempt.objects.filter(run=run, outcome="ok").count() == 1
+    assert (
+        ExtractionAttempt.objects.filter(run=run, operation="generate", outcome="ok").count() == 1
+    )

@@ -7,36 +7,32 @@ import pytest
 from extraction import queue
 from extraction.management.commands.devserver import SIMULATED_KEY, simulated_environment
 from extraction.models import ExtractionRun
-from extraction.services import execution
 from extraction.services.execution import extraction_run_execute
 from extraction.services.runs import extraction_run_enqueue
-from tests.extraction.pipeline import FakeExtract, make_document, seeded_profile
+from tests.extraction.pipeline import make_document, seeded_profile
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    fake = FakeExtract()
-    monkeypatch.setattr(execution, "_llm_extract", fake)
+def quiet_queue(monkeypatch):
     monkeypatch.setattr(queue, "enqueue_task", lambda run_id: None)
-    return fake
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_long_call_keeps_heartbeating_and_notices_a_cancel(user, fake, settings):
+def test_a_long_call_keeps_heartbeating_and_notices_a_cancel(user, fake, quiet_queue, settings):
     settings.EXTRACTION_HEARTBEAT_SECONDS = 0.1
     run = extraction_run_enqueue(
         document=make_document(user), profile=seeded_profile("invoice"), trigger="api"
     )
     beats = []
 
-    def long_call(kwargs):  # one blocking call; only the thread can beat meanwhile
+    def long_call(request):  # one blocking call; only the thread can beat meanwhile
         for _ in range(5):
             time.sleep(0.15)
             beats.append(ExtractionRun.objects.get(pk=run.pk).heartbeat_at)
         ExtractionRun.objects.filter(pk=run.pk).update(cancel_requested=True)
         time.sleep(0.3)  # the thread sees the flag on its next beat
 
-    fake.before_return = long_call
+    fake.before_answer = long_call
     assert extraction_run_execute(run_id=run.pk) == ExtractionRun.Status.CANCELLED
     assert len(set(beats)) >= 3  # the heartbeat moved during the call
     assert beats == sorted(beats)

@@ -6,12 +6,12 @@ import pytest
 from django.core.cache import cache
 
 from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
-from extraction.services import execution
 from extraction.services.runs import extraction_run_cancel
-from llm.gateways import reset_gateways
+from llm.gateways import gateways_from, get_gateway, reset_gateways
 from tests import pdfgen
 from tests.extraction.pipeline import INVOICE_PDF, seeded_profile
 from tests.extraction.qcluster import FAKE_KEYS
+from tests.fixtures.gateways import FakeGateway
 
 pytestmark = pytest.mark.django_db
 
@@ -152,19 +152,23 @@ def test_a_provider_refusal_ends_with_the_documented_code_and_the_providers_own_
 
 
 def test_cancel_during_the_call_keeps_model_route_usage_and_simulated(
-    api, direct_to_simulator, django_capture_on_commit_callbacks, monkeypatch
+    api, direct_to_simulator, django_capture_on_commit_callbacks
 ):
-    real_extract = execution._llm_extract
+    gemini = get_gateway("direct", "gemini")  # the real one, to the simulator
 
-    def cancelled_during_the_call(**kwargs):
-        outcome = real_extract(**kwargs)  # the simulator answered...
-        run = ExtractionRun.objects.get(status="running")
-        extraction_run_cancel(run=run)  # ...while the user cancelled
-        return outcome
+    class CancelledMeanwhile(FakeGateway):
+        def upload(self, *args, **kwargs):
+            return gemini.upload(*args, **kwargs)
 
-    monkeypatch.setattr(execution, "_llm_extract", cancelled_during_the_call)
+        def generate(self, request):
+            generation = gemini.generate(request)  # the simulator answered...
+            run = ExtractionRun.objects.get(status="running")
+            extraction_run_cancel(run=run)  # ...while the user cancelled
+            return generation
+
     document_id = upload(api, INVOICE_PDF)
-    run = extract(api, document_id, django_capture_on_commit_callbacks)
+    with gateways_from(lambda route, provider: CancelledMeanwhile(route, provider)):
+        run = extract(api, document_id, django_capture_on_commit_callbacks)
 
     assert run["status"] == "cancelled"
     assert (run["model_used"], run["route"]) == ("gemini/gemini-2.5-flash", "direct")

@@ -56,7 +56,7 @@ def test_succeeded_run_writes_its_event_and_sends_after_commit(
 
 
 def test_failed_run_writes_extraction_failed(document, endpoint, enqueued, fake, sent):
-    fake.raises = llm_errors.NoRouteFits("too large for every model")
+    fake.script = [llm_errors.RequestRejected("refused", http_status=400)]
     run = enqueue(document)
     assert extraction_run_execute(run_id=run.pk) == Status.FAILED
     assert events(run) == ["extraction.failed"]
