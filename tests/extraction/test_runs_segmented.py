@@ -277,3 +277,18 @@ def test_a_schema_of_segmented_arrays_only_makes_no_other_fields_call(
     assert [i["description"] for i in run.result["line_items"]] == truth
     assert [c["kind"] for c in run.segments["calls"]] == ["array", "array"]
     assert run.segments["other_fields_pages"] == "none"
+
+
+def test_each_segment_retries_and_falls_back_on_its_own(user, direct_to_simulator, tmp_path):
+    truth = statement(tmp_path / "statement.pdf", pages=25, per_page=2)
+    sim = direct_to_simulator
+    sim.fault("error", provider="gemini", operation="generate", status=503, count=1)  # retried
+    sim.fault("error", provider="gemini", operation="generate", status=401, count=1, after=2)
+    run = run_on(user, tmp_path / "statement.pdf")
+    assert run.status == Status.SUCCEEDED, (run.error_code, run.error_message)
+    assert [i["description"] for i in run.result["line_items"]] == truth
+    models = [c["model"] for c in run.segments["calls"]]
+    assert models.count("openai/gpt-4o") == 1  # the call refused by Gemini fell back
+    assert models.count("gemini/gemini-2.5-flash") == 3
+    outcomes = set(run.attempts.filter(operation="generate").values_list("outcome", flat=True))
+    assert {"retry", "fallback", "ok"} <= outcomes
