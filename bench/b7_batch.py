@@ -1,6 +1,7 @@
 """B7 batch re-extraction: `manage.py reextract --batch` against the simulator.
 
     .venv/bin/python bench/b7_batch.py [N ...]        (default 1000 10000)
+    B7_MODEL=anthropic/claude-haiku-4-5 .venv/bin/python bench/b7_batch.py   (another provider)
 
 1. Submission at scale, for each N: a fresh bench database, N documents with one run each and a
    live remote copy at OpenAI (re-extraction: the documents were uploaded by their first runs),
@@ -17,6 +18,7 @@ part 2 (tasks executed inline, no worker).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -24,7 +26,8 @@ from decimal import Decimal
 
 import common
 
-MODEL = "openai/gpt-4o-mini"
+MODEL = os.environ.get("B7_MODEL", "openai/gpt-4o-mini")
+PROVIDER = MODEL.split("/", 1)[0]
 PROFILE = "bench-batch"
 COST_DOCS = 40
 SCHEMA = {
@@ -60,8 +63,8 @@ def seed_remote_copies() -> int:
 
     now, rows = timezone.now(), []
     for index, (pk, size) in enumerate(Document.objects.values_list("pk", "size_bytes")):
-        rows.append(UploadedFile(document_id=pk, route="direct", provider="openai",
-                                 model_group=MODEL, remote_id=f"file-bench-{index:06d}",
+        rows.append(UploadedFile(document_id=pk, route="direct", provider=PROVIDER,
+                                 model_group=MODEL, remote_id=f"files/bench{index:06d}",
                                  bytes=size, state="active", uploaded_at=now))  # fmt: skip
     UploadedFile.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
@@ -80,7 +83,7 @@ def submission(sizes, env, sim) -> list[tuple]:
         connections.close_all()
         sim.reset()
         seconds, rss, out = common.run_measured(cmd, env)
-        calls = Counter(e["operation"] for e in sim.requests(provider="openai"))
+        calls = Counter(e["operation"] for e in sim.requests(provider=PROVIDER))
         from extraction.models import ExtractionBatch
 
         jobs = list(ExtractionBatch.objects.values_list("item_count", "remote_id"))
@@ -117,7 +120,7 @@ def cost(env, sim, tmp) -> dict:
     normal = bulk.extraction_runs_reextract(profile=profile, keep_ids=True)
     for run_id in normal.run_ids:
         extraction_run_execute(run_id=run_id)
-    normal_calls = Counter(e["operation"] for e in sim.requests(provider="openai"))
+    normal_calls = Counter(e["operation"] for e in sim.requests(provider=PROVIDER))
     normal_runs = ExtractionRun.objects.filter(pk__in=normal.run_ids)
 
     sim.reset(files=False)
@@ -127,7 +130,7 @@ def cost(env, sim, tmp) -> dict:
     while ExtractionBatch.objects.filter(status__in=ExtractionBatch.OPEN_STATUSES).exists():
         ExtractionBatch.objects.update(next_poll_at=None)
         batch_ingest.extraction_batches_poll()
-    batch_calls = Counter(e["operation"] for e in sim.requests(provider="openai"))
+    batch_calls = Counter(e["operation"] for e in sim.requests(provider=PROVIDER))
     batch_runs = ExtractionRun.objects.filter(pk__in=batched.run_ids)
     result = {
         "normal_cost": sum(r.cost_usd for r in normal_runs),
