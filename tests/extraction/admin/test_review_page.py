@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from extraction.admin.review_page import field_evidence
 from extraction.verification import render
-
-from .review_runs import verified_run
+from tests.extraction.verification.review_runs import verified_run
 
 pytestmark = pytest.mark.django_db
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

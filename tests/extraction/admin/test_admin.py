@@ -18,7 +18,7 @@ from tests.ops.conftest import make_document, make_remote, make_run
 
 pytestmark = pytest.mark.django_db
 
-PDF = Path(__file__).resolve().parents[2] / "tests/fixtures/pdfs/good/issue-140-example.pdf"
+PDF = Path(__file__).resolve().parents[3] / "tests/fixtures/pdfs/good/issue-140-example.pdf"
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from .test_api import CHECKS, COUNTS, EVIDENCE, make_run
+from tests.extraction.verification.test_api import CHECKS, COUNTS, EVIDENCE, make_run
 
 pytestmark = pytest.mark.django_db
 
