@@ -343,3 +343,19 @@ def test_an_invalid_answer_in_the_batch_gets_its_repair_turn_as_a_normal_call(
         full, _ = model_cost_with_source(MODEL, usage)
         assert abs(attempt.cost_usd - full * share) <= Decimal("0.000001")
     assert ExtractionBatch.objects.get().succeeded_count == 1
+
+
+def test_the_poll_runs_every_minute_from_the_migrations_schedule():
+    from django.utils.module_loading import import_string
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name="poll-provider-batches")
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 1, -1)
+    assert import_string(schedule.func) is __import__("extraction.tasks").tasks.poll_batches
+
+
+def test_a_dry_run_says_batch_and_sends_nothing(sim, profile, documents):
+    out = reextract(profile, "--dry-run")
+    assert "Would re-extract 4 documents" in out and "as provider batch jobs" in out
+    assert not ExtractionBatch.objects.exists() and not new_runs().exists()
+    assert not sim.requests(provider="openai")

@@ -119,14 +119,14 @@ class Command(BaseCommand):
         if o["batch"] and o["transport"] != Transport.FILE:
             raise CommandError("--batch sends documents by file: it cannot be used with inline")
         if o["dry_run"]:
-            return self._dry_run(profile, filters, model, o["limit"])
+            return self._dry_run(profile, filters, model, o["limit"], o["batch"])
         try:
             self._run(profile, filters, model, o)
         except KeyboardInterrupt:
             # Ctrl-C: what was queued stays queued (each batch was committed); no traceback.
             raise CommandError(self._interrupted, returncode=130) from None
 
-    def _dry_run(self, profile, filters, model, limit):
+    def _dry_run(self, profile, filters, model, limit, batch=False):
         candidates = reextract_candidates(profile=profile, filters=filters)
         eligible = candidates.exclude(status__in=ExtractionRun.ACTIVE_STATUSES)
         count = eligible.count()
@@ -135,7 +135,8 @@ class Command(BaseCommand):
         active = candidates.filter(status__in=ExtractionRun.ACTIVE_STATUSES).count()
         self.stdout.write(
             f"Would re-extract {count} documents with profile {profile.slug} "
-            f"and model {model} (dry run: nothing enqueued)."
+            f"and model {model}{' as provider batch jobs' if batch else ''} "
+            "(dry run: nothing enqueued)."
         )
         if active:
             self.stdout.write(f"Skipped: {active} documents with a queued or running run.")
