@@ -12,12 +12,14 @@ the results are read (expired, failed or cancelled jobs), go back to the normal 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import F, Q
 from django.utils import timezone
 
+from extraction import conf
 from extraction.batches.models import ExtractionBatch
 from extraction.models import ExtractionRun
 from extraction.services.batches import extraction_batches_submit, runs_requeue, waiting_runs
@@ -109,42 +111,57 @@ def extraction_batch_poll(*, batch_id) -> bool:
     )
     if not taken:
         return False
-    extraction_batch_ingest(batch=batch, state=state)
-    return True
+    return extraction_batch_ingest(batch=batch, state=state)
 
 
-def extraction_batch_ingest(*, batch: ExtractionBatch, state: llm_batches.BatchState) -> None:
-    """Write every result of a finished job; every run it leaves batched goes back to the
-    normal queue; the batch gets its final status, counts, cost and savings."""
+def ingest_budget_seconds() -> float:
+    """One ingestion pass stops after this long (its task must end before django-q2's timeout
+    kills it); the next poll resumes where it stopped (the items written are skipped)."""
+    return conf.run_budget_seconds() / 2
+
+
+def extraction_batch_ingest(*, batch: ExtractionBatch, state: llm_batches.BatchState) -> bool:
+    """Write the results of a finished job; once all are read, every run it leaves batched goes
+    back to the normal queue and the batch gets its final status. False when the pass ran out
+    of time first (the batch stays ingesting, due again at once)."""
     job = _job(batch)
+    stop_at = time.monotonic() + ingest_budget_seconds()
     for result in llm_batches.results(job):
         if result.generation is not None:
-            _ingest_answer(batch, result.key, result.generation)
+            worked = _ingest_answer(batch, result.key, result.generation)
         else:
             reason = f"batch item failed: {result.error.code}"
-            if runs_requeue(run_ids=[result.key], batch=batch, reason=reason):
+            worked = runs_requeue(run_ids=[result.key], batch=batch, reason=reason)
+            if worked:
                 _count(batch, requeued_count=1)
+        if worked and time.monotonic() > stop_at:  # (items done before are skipped quickly)
+            ExtractionBatch.objects.filter(pk=batch.pk).update(next_poll_at=timezone.now())
+            logger.info("batch %s: ingestion pass out of time; resumed at the next poll", batch.pk)
+            return False
     left = batch.runs.filter(status=ExtractionRun.Status.BATCHED).values_list("pk", flat=True)
     requeued = runs_requeue(run_ids=left, batch=batch, reason=f"batch {state.status}")
     ExtractionBatch.objects.filter(pk=batch.pk).update(
         status=FINAL[state.status],
         requeued_count=F("requeued_count") + requeued,
+        # answers ignored: their runs were cancelled while they waited
+        ignored_count=batch.runs.filter(status=ExtractionRun.Status.CANCELLED).count(),
         finished_at=timezone.now(),
         next_poll_at=None,
         error_message=state.detail[:2000],
     )
+    return True
 
 
-def _ingest_answer(batch: ExtractionBatch, run_id: str, generation) -> None:
+def _ingest_answer(batch: ExtractionBatch, run_id: str, generation) -> bool:
+    """Write one answer; False when there was nothing to do (written before, cancelled, or
+    not a run of this job)."""
     if not ExtractionRun.objects.filter(pk=run_id, batch=batch).exists():
-        return  # not a run of this job (sent twice by two submissions: another job's answer)
+        return False  # not a run of this job (sent twice by two submissions: another job's)
     outcome = extraction_run_execute(
         run_id=run_id, answer=GivenAnswer(route=batch.route, generation=generation)
     )
     if outcome == "not_claimed":  # written already (a resumed ingestion), or cancelled
-        if ExtractionRun.objects.filter(pk=run_id, batch=batch, cancel_requested=True).exists():
-            _count(batch, ignored_count=1)
-        return
+        return False
     full, _ = model_cost_with_source(batch.model, generation.usage)
     paid = generation.cost_usd or Decimal(0)
     _count(
@@ -153,6 +170,7 @@ def _ingest_answer(batch: ExtractionBatch, run_id: str, generation) -> None:
         cost_usd=paid,
         savings_usd=(full - paid) if full is not None else Decimal(0),
     )
+    return True
 
 
 def _count(batch: ExtractionBatch, **increments) -> None:

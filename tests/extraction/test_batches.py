@@ -194,7 +194,7 @@ def test_cancelled_runs_are_ignored_and_an_all_cancelled_batch_is_cancelled_remo
         assert extraction_run_cancel(run=run).status == "cancelled"
     poll_until_done(django_capture_on_commit_callbacks)
     batch.refresh_from_db()
-    assert batch.status == "cancelled"
+    assert (batch.status, batch.ignored_count) == ("cancelled", 4)
     assert len(sim.requests(provider="openai", operation="batch_cancel")) == 1
     assert set(new_runs().values_list("status", flat=True)) == {"cancelled"}
     assert not ExtractionAttempt.objects.filter(run__in=new_runs()).exists()
@@ -359,3 +359,27 @@ def test_a_dry_run_says_batch_and_sends_nothing(sim, profile, documents):
     assert "Would re-extract 4 documents" in out and "as provider batch jobs" in out
     assert not ExtractionBatch.objects.exists() and not new_runs().exists()
     assert not sim.requests(provider="openai")
+
+
+def test_a_long_ingestion_stops_in_time_and_resumes_at_the_next_poll(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(batch_ingest, "ingest_budget_seconds", lambda: 0)  # one item a pass
+    reextract(profile)
+    passes = 0
+    while ExtractionBatch.objects.filter(status__in=ExtractionBatch.OPEN_STATUSES).exists():
+        passes += 1
+        assert passes < 10
+        poll_until_done_once(django_capture_on_commit_callbacks)
+    batch = ExtractionBatch.objects.get()
+    assert (batch.status, batch.succeeded_count) == ("done", 4)
+    assert passes >= 4  # the job's 4 answers, at most one written per pass
+    assert ExtractionAttempt.objects.filter(run__in=new_runs()).count() == 4
+
+
+def poll_until_done_once(capture):
+    ExtractionBatch.objects.filter(status__in=ExtractionBatch.OPEN_STATUSES).update(
+        next_poll_at=None
+    )
+    with capture(execute=True):
+        batch_ingest.extraction_batches_poll()
