@@ -180,13 +180,17 @@ def extraction_batches_submit(*, run_ids=None) -> list[ExtractionBatch]:
             runs_requeue(run_ids=runs.values_list("pk", flat=True), reason=str(exc))
             continue
         route = llm_batches.batch_route(provider)
-        _prepare(runs, route, provider, model)
-        items = _items(runs, route, provider, model)
-        for job_input in llm_batches.prepare(
-            provider=provider, model=model, items=items, route=route
-        ):
-            with job_input:
-                created.append(_submit_one(job_input))
+        try:
+            _prepare(runs, route, provider, model)
+            items = _items(runs, route, provider, model)
+            for job_input in llm_batches.prepare(
+                provider=provider, model=model, items=items, route=route
+            ):
+                with job_input:
+                    created.append(_submit_one(job_input))
+        except LLMError as exc:  # no key for the route, an item over the limits, …
+            logger.warning("batch submission for %s stopped: %s", model, redact(str(exc)))
+            runs_requeue(run_ids=runs.values_list("pk", flat=True), reason=exc.code)
     return created
 
 

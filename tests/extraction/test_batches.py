@@ -383,3 +383,17 @@ def poll_until_done_once(capture):
     )
     with capture(execute=True):
         batch_ingest.extraction_batches_poll()
+
+
+def test_runs_that_cannot_be_sent_as_a_batch_take_the_normal_path(
+    sim, profile, documents, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    settings.OPENAI_API_KEY = ""  # no key for the provider's batch API (and no proxy)
+    reset_gateways()
+    with django_capture_on_commit_callbacks(execute=True):
+        reextract(profile)
+    assert not ExtractionBatch.objects.exists()
+    assert set(new_runs().values_list("status", flat=True)) == {"queued"}
+    assert len(enqueued) == 4
