@@ -393,7 +393,8 @@ def test_runs_that_cannot_be_sent_as_a_batch_take_the_normal_path(
     settings.OPENAI_API_KEY = ""  # no key for the provider's batch API (and no proxy)
     reset_gateways()
     with django_capture_on_commit_callbacks(execute=True):
-        reextract(profile)
+        out = reextract(profile)
+    assert "4 runs went to the normal queue instead" in out
     assert not ExtractionBatch.objects.exists()
     assert set(new_runs().values_list("status", flat=True)) == {"queued"}
     assert len(enqueued) == 4

@@ -199,6 +199,11 @@ class Command(BaseCommand):
             f"Sent {sent} runs as {len(jobs)} provider batch jobs (half the price; the answers "
             "come within 24 h, collected by the poll-provider-batches schedule)."
         )
+        if summary.created > sent:
+            self.stdout.write(
+                f"{summary.created - sent} runs went to the normal queue instead (a long document "
+                "answered in segments, an upload that failed, a job the provider refused)."
+            )
         for batch in summary.batches:
             self.stdout.write(
                 f"  batch {batch.pk}: {batch.provider} {batch.model}, {batch.item_count} runs, "
