@@ -1,11 +1,12 @@
 """Admin for provider batch jobs (ExtractionBatch): read-only; a job is made by `reextract
 --batch` or the re-extract form's "as a batch job", and moved on by the batch poll."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
 from extraction.models import ExtractionBatch
+from extraction.services.batches import extraction_batch_cancel
 
 
 @admin.register(ExtractionBatch)
@@ -26,6 +27,7 @@ class ExtractionBatchAdmin(admin.ModelAdmin):
     list_filter = ["status", "provider", "model", "created_at"]
     search_fields = ["remote_id", "model"]
     date_hierarchy = "created_at"
+    actions = ["cancel_action"]
     readonly_fields = [
         "provider",
         "model",
@@ -52,6 +54,18 @@ class ExtractionBatchAdmin(admin.ModelAdmin):
     def runs_link(self, batch):
         url = reverse("admin:extraction_extractionrun_changelist") + f"?batch__id__exact={batch.pk}"
         return format_html('<a href="{}">{} runs</a>', url, batch.runs.count())
+
+    @admin.action(description="Cancel the runs waiting in these batch jobs", permissions=["cancel"])
+    def cancel_action(self, request, queryset):
+        cancelled = sum(extraction_batch_cancel(batch=batch) for batch in queryset)
+        self.message_user(
+            request,
+            f"Cancelled {cancelled} run(s); the next poll cancels each job at its provider.",
+            messages.SUCCESS,
+        )
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("extraction.cancel_run")
 
     def has_add_permission(self, request):
         return False

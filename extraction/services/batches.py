@@ -229,3 +229,19 @@ def _submit_one(job_input: llm_batches.BatchInput) -> ExtractionBatch:
     batch.refresh_from_db()
     logger.info("batch %s: %d runs sent to %s", batch.pk, batch.item_count, job.remote_id)
     return batch
+
+
+def extraction_batch_cancel(*, batch: ExtractionBatch) -> int:
+    """Cancel every run still waiting in the job (their answers will be ignored); the batch is
+    looked at by the next poll, which cancels it at the provider (no run waits for it any
+    more). Returns how many runs were cancelled."""
+    from extraction.services.runs import extraction_run_cancel
+
+    cancelled = 0
+    for run in batch.runs.filter(status=Status.BATCHED).iterator():
+        if extraction_run_cancel(run=run).status == Status.CANCELLED:
+            cancelled += 1
+    ExtractionBatch.objects.filter(pk=batch.pk, status=ExtractionBatch.Status.RUNNING).update(
+        next_poll_at=timezone.now()
+    )
+    return cancelled

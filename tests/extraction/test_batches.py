@@ -398,3 +398,25 @@ def test_runs_that_cannot_be_sent_as_a_batch_take_the_normal_path(
     assert not ExtractionBatch.objects.exists()
     assert set(new_runs().values_list("status", flat=True)) == {"queued"}
     assert len(enqueued) == 4
+
+
+def test_admin_cancels_the_runs_of_a_batch_job_and_the_poll_cancels_it_remotely(
+    sim, admin_client, profile, documents, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    sim.batches(delay=60)
+    reextract(profile)
+    batch = ExtractionBatch.objects.get()
+    response = admin_client.post(
+        reverse("admin:extraction_extractionbatch_changelist"),
+        {"action": "cancel_action", "_selected_action": [str(batch.pk)]},
+    )
+    assert response.status_code == 302
+    assert set(new_runs().values_list("status", flat=True)) == {"cancelled"}
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_ingest.extraction_batches_poll()  # due at once: cancelled at the provider
+    assert len(sim.requests(provider="openai", operation="batch_cancel")) == 1
+    poll_until_done(django_capture_on_commit_callbacks)
+    batch.refresh_from_db()
+    assert batch.status == "cancelled"
