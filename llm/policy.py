@@ -251,6 +251,8 @@ def call(
                 breaker.record_success()  # the route answered; the request was the problem
             raise
         breaker.record_success()
+        if isinstance(result, Generation):
+            result = with_cost(route, result)  # priced once: the attempt and the answer say so
         _report(on_attempt, route, operation, started, result, "ok")
         return result
 
@@ -351,16 +353,11 @@ def _report(on_attempt, route, operation, started, result, outcome):
     fields: dict = {}
     generation = result if isinstance(result, Generation) else getattr(result, "generation", None)
     if isinstance(generation, Generation):
-        cost, source = model_cost_with_source(
-            route.model,
-            generation.usage,
-            reported=generation.cost_usd,
-            reported_source=generation.cost_source,
-        )
+        generation = with_cost(route, generation)  # kept as is when already priced
         fields.update(
             usage=generation.usage,
-            cost_usd=cost,
-            cost_source=source,
+            cost_usd=generation.cost_usd,
+            cost_source=generation.cost_source,
             request_id=next(iter(generation.request_ids.values()), ""),
             simulated=bool(generation.simulated),
         )
@@ -390,7 +387,8 @@ def _report(on_attempt, route, operation, started, result, outcome):
 
 
 def with_cost(route: Route, generation: Generation) -> Generation:
-    """The generation with its cost and cost_source (llm.cost.call_cost decides which wins)."""
+    """The generation with its cost and cost_source: the one place a call is priced (llm.cost
+    decides which wins; a cost already there, the proxy's or a batch's, is kept)."""
     cost, source = model_cost_with_source(
         route.model,
         generation.usage,

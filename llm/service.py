@@ -229,7 +229,7 @@ class _Run:
                 ) from None
             repaired = True
         return ExtractionOutcome(
-            generation=policy.with_cost(route, generation),
+            generation=generation,  # priced by the policy
             data=generation.data,
             route=route.route,
             provider=route.provider,

@@ -1,4 +1,5 @@
-"""What the direct (official SDK) gateways share: SDK exceptions → llm.errors, timeouts, cost."""
+"""What the direct (official SDK) gateways share: SDK exceptions → llm.errors, timeouts (the
+cost of a call is the policy's: llm.policy.with_cost)."""
 
 from __future__ import annotations
 

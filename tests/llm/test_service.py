@@ -257,3 +257,13 @@ def test_direct_generation_gets_its_cost_from_the_catalog(gateways, settings):
     gateways.script("direct", "openai", answer())
     outcome = extract()
     assert outcome.generation.cost_usd is not None and outcome.generation.cost_usd > 0
+    # Priced once: the answer and its attempt carry the same cost and source.
+    generate = next(a for a in outcome.attempts if a.operation == "generate")
+    assert (
+        (generate.cost_usd, generate.cost_source)
+        == (
+            outcome.generation.cost_usd,
+            outcome.generation.cost_source,
+        )
+        == (outcome.generation.cost_usd, "catalog")
+    )
