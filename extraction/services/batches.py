@@ -115,13 +115,14 @@ def _lasting(copies):
     """Active copies that outlast a batch job (Gemini deletes files after 48 h; a job may take
     24): a copy that would expire meanwhile is not used, a fresh one is uploaded."""
     cutoff = timezone.now() + BATCH_WINDOW + timedelta(seconds=conf.remote_file_margin_seconds())
-    live = copies.filter(state=UploadedFile.State.ACTIVE)
+    # the whole document's copies only (pages "": a segment's sub-PDF has its own rows, #14)
+    live = copies.filter(state=UploadedFile.State.ACTIVE, pages="")
     return live.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=cutoff))
 
 
 def _upload_one(document: Document, gateway, route: Route) -> RemoteFile:
     short = UploadedFile.objects.filter(
-        document=document, route=route.route, provider=route.provider
+        document=document, route=route.route, provider=route.provider, pages=""
     )
     short.filter(state=UploadedFile.State.ACTIVE).exclude(pk__in=_lasting(short)).update(
         state=UploadedFile.State.EXPIRED  # too short-lived for the job: the cache uploads again

@@ -19,7 +19,7 @@ from extraction.services import batch_ingest
 from extraction.services.runs import extraction_run_cancel
 from extraction.textpdf import write_text_pdf
 from llm.cost import model_cost_with_source
-from llm.gateways import reset_gateways
+from llm.gateways import get_gateway, reset_gateways
 from llm.types import Usage
 from tests.extraction.pipeline import make_document
 from tests.extraction.qcluster import FAKE_KEYS
@@ -420,3 +420,26 @@ def test_admin_cancels_the_runs_of_a_batch_job_and_the_poll_cancels_it_remotely(
     poll_until_done(django_capture_on_commit_callbacks)
     batch.refresh_from_db()
     assert batch.status == "cancelled"
+
+
+def test_a_segment_copy_is_never_sent_as_the_whole_document(
+    sim, profile, documents, django_capture_on_commit_callbacks
+):
+    UploadedFile.objects.create(  # an earlier segmented run's copy of pages 1-1 (#14)
+        document=documents[0],
+        route="direct",
+        provider="openai",
+        model_group=MODEL,
+        remote_id="file-segment-copy",
+        bytes=1,
+        state="active",
+        pages="1-1",
+    )
+    reextract(profile, "--document", str(documents[0].pk))
+    whole = UploadedFile.objects.get(document=documents[0], provider="openai", pages="")
+    batch = ExtractionBatch.objects.get()
+    client = get_gateway("direct", "openai").client
+    sent = client.files.content(batch.input_file_id).text  # the job's JSONL input
+    assert whole.remote_id in sent and "file-segment-copy" not in sent
+    poll_until_done(django_capture_on_commit_callbacks)
+    assert new_runs().get().status == "succeeded"
