@@ -23,12 +23,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.fixtures.simulator import FAKE_KEYS  # noqa: F401 - the keys a worker process gets
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FAKE_KEYS = {
-    "OPENAI_API_KEY": "sk-fake-openai-key-for-qcluster-tests",
-    "GEMINI_API_KEY": "fake-gemini-key-for-qcluster-tests",
-    "ANTHROPIC_API_KEY": "sk-ant-fake-anthropic-key-for-qcluster-tests",
-}
 
 
 def require_postgresql() -> None:

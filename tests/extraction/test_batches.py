@@ -22,7 +22,7 @@ from llm.cost import model_cost_with_source
 from llm.gateways import get_gateway, reset_gateways
 from llm.types import Usage
 from tests.extraction.pipeline import make_document
-from tests.extraction.qcluster import FAKE_KEYS
+from tests.fixtures.simulator import FAKE_KEYS
 from tests.ops.conftest import SIMPLE_SCHEMA, make_run
 
 pytestmark = pytest.mark.django_db

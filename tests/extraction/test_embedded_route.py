@@ -5,34 +5,17 @@ cost; `"source": "model"` runs the model; a bad XML falls back to the model with
 import hashlib
 
 import pytest
-from django.core.cache import cache
 
 from extraction.models import ExtractionRun
 from extraction.verification.einvoice import invoice_from_xml
 from extraction.verification.invoice_checks import INVOICE_CHECKS
-from llm.gateways import reset_gateways
 from tests import pdfgen
 from tests.extraction.pipeline import seeded_profile
-from tests.extraction.qcluster import FAKE_KEYS
 
 pytestmark = pytest.mark.django_db
 
 TRUTH = pdfgen.PDFS / "truth"
 MUSTANG = TRUTH / "MustangBeispiel20221026.pdf"
-
-
-@pytest.fixture
-def direct_to_simulator(settings, simulator):
-    settings.LITELLM_BASE_URL = ""
-    settings.OPENAI_BASE_URL = simulator.openai_base_url
-    settings.GEMINI_BASE_URL = simulator.gemini_base_url
-    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
-    for name, value in FAKE_KEYS.items():
-        setattr(settings, name, value)
-    cache.clear()  # circuit breakers
-    reset_gateways()
-    yield simulator
-    reset_gateways()
 
 
 @pytest.fixture(autouse=True)

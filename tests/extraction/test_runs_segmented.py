@@ -11,10 +11,7 @@ from extraction.services import lease as lease_module
 from extraction.services.execution import extraction_run_execute
 from extraction.services.runs import extraction_run_enqueue
 from extraction.textpdf import write_text_pdf
-from tests.extraction import test_runs_simulator
 from tests.extraction.pipeline import make_document, seeded_profile
-
-direct_to_simulator = test_runs_simulator.direct_to_simulator  # the same fixture
 
 pytestmark = pytest.mark.django_db
 

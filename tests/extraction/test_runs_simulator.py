@@ -3,31 +3,15 @@ the direct gateways and the provider simulator over real HTTP. Runs on SQLite an
 the separate-process cluster is tests/extraction/test_qcluster.py."""
 
 import pytest
-from django.core.cache import cache
 
 from extraction.models import ExtractionAttempt, ExtractionRun, UploadedFile
 from extraction.services.runs import extraction_run_cancel
-from llm.gateways import gateways_from, get_gateway, reset_gateways
+from llm.gateways import gateways_from, get_gateway
 from tests import pdfgen
 from tests.extraction.pipeline import INVOICE_PDF, seeded_profile
-from tests.extraction.qcluster import FAKE_KEYS
 from tests.fixtures.gateways import FakeGateway
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def direct_to_simulator(settings, simulator):
-    settings.LITELLM_BASE_URL = ""
-    settings.OPENAI_BASE_URL = simulator.openai_base_url
-    settings.GEMINI_BASE_URL = simulator.gemini_base_url
-    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
-    for name, value in FAKE_KEYS.items():
-        setattr(settings, name, value)
-    cache.clear()  # circuit breakers
-    reset_gateways()
-    yield simulator
-    reset_gateways()
 
 
 @pytest.fixture(autouse=True)

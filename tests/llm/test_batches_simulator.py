@@ -18,7 +18,7 @@ from llm.errors import RetryableError
 from llm.gateways import get_gateway, reset_gateways
 from llm.types import GenerationRequest
 from llm.validation import validate_generation
-from tests.extraction.qcluster import FAKE_KEYS
+from tests.fixtures.simulator import FAKE_KEYS
 from tests.llm.invoice import INSTRUCTIONS, PDF, expected_answer
 from tests.llm.invoice import SCHEMA_WITH_PO as SCHEMA
 

@@ -99,25 +99,3 @@ def make_remote(document, *, state="active", provider="gemini", route="direct", 
 def fake_gateway(gateways):
     """One FakeGateway for every route and provider."""
     return gateways.use(FakeGateway())
-
-
-@pytest.fixture
-def direct_to_simulator(settings, simulator):
-    """Extractions go to the simulator's providers directly (no proxy configured)."""
-    from llm.gateways import reset_gateways
-    from llm.secrets import clear_cache
-
-    settings.LITELLM_BASE_URL = ""
-    settings.LITELLM_API_KEY = ""
-    settings.OPENAI_BASE_URL = simulator.openai_base_url
-    settings.GEMINI_BASE_URL = simulator.gemini_base_url
-    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
-    settings.OPENAI_API_KEY = "sk-fake-openai-key-for-browser-tests"
-    settings.GEMINI_API_KEY = "fake-gemini-key-for-browser-tests"
-    settings.ANTHROPIC_API_KEY = "sk-ant-fake-anthropic-key-for-browser-tests"
-    settings.LLM_RETRY_BASE_SECONDS = 0.05
-    reset_gateways()
-    clear_cache()
-    yield simulator
-    reset_gateways()
-    clear_cache()

@@ -5,12 +5,9 @@ and put the run in the review queue, answers about an image-only page are unveri
 import hashlib
 
 import pytest
-from django.core.cache import cache
 
 from extraction.models import ExtractionRun
-from llm.gateways import reset_gateways
 from tests.extraction.pipeline import seeded_profile
-from tests.extraction.qcluster import FAKE_KEYS
 from tests.extraction.test_runs_simulator import extract, upload
 from tests.pdfgen import PDFS
 
@@ -19,19 +16,9 @@ from .truth import TRUTH, true_answer
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def direct_to_simulator(settings, simulator):
-    settings.LITELLM_BASE_URL = ""
-    settings.OPENAI_BASE_URL = simulator.openai_base_url
-    settings.GEMINI_BASE_URL = simulator.gemini_base_url
-    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
-    for name, value in FAKE_KEYS.items():
-        setattr(settings, name, value)
-    cache.clear()  # circuit breakers
-    reset_gateways()
+@pytest.fixture(autouse=True)
+def invoice_profile():
     seeded_profile("invoice")
-    yield simulator
-    reset_gateways()
 
 
 def run_with_answer(api, sim, capture, path, answer):
