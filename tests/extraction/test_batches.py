@@ -11,7 +11,6 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 
 from extraction.models import ExtractionAttempt, ExtractionBatch, ExtractionRun, UploadedFile
@@ -22,7 +21,6 @@ from llm.cost import model_cost_with_source
 from llm.gateways import get_gateway, reset_gateways
 from llm.types import Usage
 from tests.extraction.pipeline import make_document
-from tests.fixtures.simulator import FAKE_KEYS
 from tests.ops.conftest import SIMPLE_SCHEMA, make_run
 
 pytestmark = pytest.mark.django_db
@@ -30,17 +28,8 @@ MODEL = "openai/gpt-4o-mini"
 
 
 @pytest.fixture
-def sim(settings, simulator):
-    settings.LITELLM_BASE_URL = ""
-    settings.OPENAI_BASE_URL = simulator.openai_base_url
-    settings.GEMINI_BASE_URL = simulator.gemini_base_url
-    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
-    for name, value in FAKE_KEYS.items():
-        setattr(settings, name, value)
-    cache.clear()
-    reset_gateways()
-    yield simulator
-    reset_gateways()
+def sim(direct_to_simulator):
+    return direct_to_simulator
 
 
 @pytest.fixture

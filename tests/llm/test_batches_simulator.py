@@ -9,16 +9,14 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from llm import batches
 from llm.batches import BatchItem
 from llm.cost import model_cost_with_source
 from llm.errors import RetryableError
-from llm.gateways import get_gateway, reset_gateways
+from llm.gateways import get_gateway
 from llm.types import GenerationRequest
 from llm.validation import validate_generation
-from tests.fixtures.simulator import FAKE_KEYS
 from tests.llm.invoice import INSTRUCTIONS, PDF, expected_answer
 from tests.llm.invoice import SCHEMA_WITH_PO as SCHEMA
 
@@ -30,17 +28,8 @@ MODELS = {
 
 
 @pytest.fixture
-def sim(settings, simulator):
-    settings.LITELLM_BASE_URL = ""
-    settings.OPENAI_BASE_URL = simulator.openai_base_url
-    settings.GEMINI_BASE_URL = simulator.gemini_base_url
-    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
-    for name, value in FAKE_KEYS.items():
-        setattr(settings, name, value)
-    cache.clear()
-    reset_gateways()
-    yield simulator
-    reset_gateways()
+def sim(direct_to_simulator):
+    return direct_to_simulator
 
 
 def items(provider: str, keys) -> list[BatchItem]:
