@@ -11,9 +11,18 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class CappedCountPaginator(DjangoPaginator):
-    """Counts at most `count_to` + 1 rows: COUNT(*) over a LIMIT-ed subquery."""
+    """Counts at most `count_to` + 1 rows: COUNT(*) over a LIMIT-ed subquery.
+
+    `rows`, when set, turns the page's slice of the queryset into what the page holds (e.g.
+    plain rows from values() instead of model instances): the count keeps the lean queryset."""
 
     count_to = 1_000
+    rows = None
+
+    def _get_page(self, object_list, *args, **kwargs):
+        if self.rows is not None:
+            object_list = self.rows(object_list)
+        return super()._get_page(object_list, *args, **kwargs)
 
     @cached_property
     def count(self) -> int:
@@ -43,6 +52,7 @@ class CappedCountPagination(PageNumberPagination):
         if not page_size:
             return None
         paginator = self.django_paginator_class(queryset, page_size)
+        paginator.rows = getattr(view, "page_rows", None)
         page_number = self.get_page_number(request, paginator)
         try:
             wanted = int(page_number)

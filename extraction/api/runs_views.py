@@ -61,6 +61,7 @@ class DocumentExtractionsView(generics.ListAPIView):
     filterset_class = None
     # The same page shape as GET /api/extractions/ (one schema component, `count_capped` too).
     pagination_class = CappedCountPagination
+    page_rows = staticmethod(selectors.extraction_run_list_rows)
     # JSON only: one request format in the schema (a generated client sends the body once).
     parser_classes = [JSONParser]
 
@@ -111,6 +112,7 @@ class ExtractionListView(generics.ListAPIView):
     serializer_class = ExtractionRunSerializer
     filterset_class = ExtractionRunFilter
     pagination_class = CappedCountPagination  # no COUNT(*) over the whole history per page
+    page_rows = staticmethod(selectors.extraction_run_list_rows)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
