@@ -6,7 +6,6 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
@@ -16,6 +15,7 @@ from constructs import Construct
 
 from remorai_deploy.alarms import add_alarms
 from remorai_deploy.config import DeployConfig
+from remorai_deploy.loadbalancer import add_load_balancer
 from remorai_deploy.services import (
     LITELLM_PORT,
     LITELLM_ROOT_PATH,
@@ -303,73 +303,14 @@ class RemoraiStack(Stack):
             **common,
         )
 
-        # --- Load balancer ------------------------------------------------------------------------
-        alb = elbv2.ApplicationLoadBalancer(
+        # --- Load balancer: HTTPS to web, /litellm/* to the proxy ------------------------------
+        alb, web_targets, litellm_targets = add_load_balancer(
             self,
-            "LoadBalancer",
+            config=config,
             vpc=vpc,
-            internet_facing=True,
             security_group=alb_sg,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            drop_invalid_header_fields=True,
-        )
-        https = alb.add_listener(
-            "Https",
-            port=443,
-            protocol=elbv2.ApplicationProtocol.HTTPS,
-            open=False,
-            certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
-            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
-        )
-        alb.add_redirect(source_port=80, target_port=443, open=False)
-        web_targets = elbv2.ApplicationTargetGroup(
-            self,
-            "WebTargets",
-            vpc=vpc,
-            port=WEB_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            target_type=elbv2.TargetType.IP,
-            targets=[
-                web_service.load_balancer_target(container_name="web", container_port=WEB_PORT)
-            ],
-            health_check=elbv2.HealthCheck(
-                path="/healthz",
-                healthy_http_codes="200",
-                interval=Duration.seconds(15),
-                timeout=Duration.seconds(5),
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
-            ),
-            deregistration_delay=Duration.seconds(30),
-        )
-        litellm_targets = elbv2.ApplicationTargetGroup(
-            self,
-            "LitellmTargets",
-            vpc=vpc,
-            port=LITELLM_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            target_type=elbv2.TargetType.IP,
-            targets=[
-                litellm_service.load_balancer_target(
-                    container_name="litellm", container_port=LITELLM_PORT
-                )
-            ],
-            health_check=elbv2.HealthCheck(
-                path=f"{LITELLM_ROOT_PATH}/health/liveliness",
-                healthy_http_codes="200",
-                interval=Duration.seconds(15),
-                timeout=Duration.seconds(5),
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
-            ),
-            deregistration_delay=Duration.seconds(30),
-        )
-        https.add_target_groups("Web", target_groups=[web_targets])
-        https.add_target_groups(
-            "Litellm",
-            target_groups=[litellm_targets],
-            priority=10,
-            conditions=[elbv2.ListenerCondition.path_patterns([f"{LITELLM_ROOT_PATH}/*"])],
+            web_service=web_service,
+            litellm_service=litellm_service,
         )
 
         # --- Alarms -------------------------------------------------------------------------------
