@@ -24,6 +24,7 @@ BENCHES = {
     "b5": "b5_bulk.py",
     "b6": "b6_client.py",
     "b7": "b7_batch.py",
+    "b7c": "b7_collect.py",
 }
 
 
