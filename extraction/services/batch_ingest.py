@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 BatchStatus = ExtractionBatch.Status
 # Poll intervals: 30 s, 1, 2, 5, 10 min, then every 15 min (a job takes minutes to 24 h).
 BACKOFF_SECONDS = (30, 60, 120, 300, 600, 900)
+# A job not collected this long after submission (the providers end every job within 24 h, as
+# expired at worst) is given up when its poll fails: its runs go back to the normal queue.
+GIVE_UP_AFTER = timedelta(hours=48)
 # An ingestion holds its batch this long; a worker killed meanwhile is resumed after it.
 INGEST_LEASE = timedelta(minutes=10)
 # Batched runs with no job after this long were left by a submission that stopped.
@@ -71,10 +74,33 @@ def extraction_batches_poll() -> dict:
         try:
             if extraction_batch_poll(batch_id=batch_id):
                 counts["ingested"] += 1
-        except LLMError as exc:  # the provider unreachable now: look again later
+        except LLMError as exc:
+            batch = ExtractionBatch.objects.get(pk=batch_id)
+            if exc.http_status == 404 or _overdue(batch):  # the job is gone, or never ends
+                _give_up(batch, f"{exc.code}: {redact(str(exc))}")
+                continue
             logger.warning("batch %s: poll failed: %s", batch_id, redact(str(exc)))
-            _later(ExtractionBatch.objects.get(pk=batch_id))
+            _later(batch)  # the provider unreachable now: look again later
     return counts
+
+
+def _overdue(batch: ExtractionBatch) -> bool:
+    started = batch.submitted_at or batch.created_at
+    return timezone.now() - started > GIVE_UP_AFTER
+
+
+def _give_up(batch: ExtractionBatch, reason: str) -> None:
+    """The job cannot be collected: its waiting runs go back to the normal queue."""
+    logger.warning("batch %s given up (%s); its runs go back to the queue", batch.pk, reason)
+    waiting = batch.runs.filter(status=ExtractionRun.Status.BATCHED).values_list("pk", flat=True)
+    requeued = runs_requeue(run_ids=waiting, batch=batch, reason=reason)
+    ExtractionBatch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.FAILED,
+        requeued_count=F("requeued_count") + requeued,
+        finished_at=timezone.now(),
+        next_poll_at=None,
+        error_message=reason[:2000],
+    )
 
 
 def _job(batch: ExtractionBatch) -> llm_batches.BatchJob:

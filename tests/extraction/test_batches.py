@@ -432,3 +432,21 @@ def test_a_segment_copy_is_never_sent_as_the_whole_document(
     assert whole.remote_id in sent and "file-segment-copy" not in sent
     poll_until_done(django_capture_on_commit_callbacks)
     assert new_runs().get().status == "succeeded"
+
+
+def test_a_job_gone_at_the_provider_sends_its_runs_back_to_the_queue(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    reextract(profile)
+    sim.fault(provider="openai", operation="batch_get", status=503)  # unreachable: wait
+    poll_until_done_once(django_capture_on_commit_callbacks)
+    batch = ExtractionBatch.objects.get()
+    assert (batch.status, batch.poll_count) == ("running", 1)
+    sim.fault(provider="openai", operation="batch_get", status=404)  # gone: give up
+    poll_until_done_once(django_capture_on_commit_callbacks)
+    batch.refresh_from_db()
+    assert (batch.status, batch.requeued_count) == ("failed", 4)
+    assert "404" in batch.error_message
+    assert set(new_runs().values_list("status", flat=True)) == {"queued"} and len(enqueued) == 4
