@@ -94,7 +94,8 @@ def parse(value, *, schema: dict) -> Segmenting:
         return Segmenting()
     value = _object(value, "segmenting", {"arrays", "other_fields", "map_reduce"})
     arrays = []
-    declared = _object(value.get("arrays", {}), "arrays", set(value.get("arrays") or {}))
+    declared = value.get("arrays", {})
+    declared = _object(declared, "arrays", set(declared) if isinstance(declared, dict) else set())
     known = _top_level_arrays(schema)
     for name, setting in declared.items():
         where = f"arrays/{name}"

@@ -69,6 +69,8 @@ def test_whole_arrays_are_not_segmented():
             "map_reduce",
         ),
         ([], "must be a JSON object", "segmenting"),
+        ({"arrays": 5}, "arrays must be a JSON object", "arrays"),
+        ({"arrays": ["line_items"]}, "arrays must be a JSON object", "arrays"),
     ],
 )
 def test_invalid_declarations_are_refused_with_their_path(value, message, path):
@@ -132,6 +134,11 @@ def test_the_admin_form_refuses_an_invalid_declaration_and_saves_a_valid_one(adm
     assert (
         "arrays/line_items/pages must be a whole number from 1 to 100" in response.content.decode()
     )
+    form["segmenting"] = json.dumps({"arrays": 5})  # not an object: a form error, not a 500
+    response = admin_client.post("/admin/extraction/extractionprofile/add/", form)
+    assert response.status_code == 200
+    assert "arrays must be a JSON object" in response.content.decode()
+    assert not ExtractionProfile.objects.filter(slug="statement").exists()
     form["segmenting"] = json.dumps({"arrays": {"line_items": {"pages": 5, "overlap": 1}}})
     response = admin_client.post("/admin/extraction/extractionprofile/add/", form)
     assert response.status_code == 302
