@@ -183,16 +183,14 @@ def extraction_runs_redo(
 
 
 def _snapshot(profile, model, transport, trigger, requested_by, provider_batch) -> dict:
-    snapshot = run_snapshot(
+    return run_snapshot(
         profile=profile,
         model=model,
         transport=transport,
         trigger=trigger,
         requested_by=requested_by,
+        batched=provider_batch,
     )
-    if provider_batch:
-        snapshot["status"] = Status.BATCHED
-    return snapshot
 
 
 def _insert(rows: list[tuple], snapshot: dict, summary: ReextractSummary, *, enqueue, keep_ids):

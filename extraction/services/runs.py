@@ -54,9 +54,11 @@ def run_snapshot(
     trigger: str = Trigger.API,
     requested_by=None,
     source: str = Source.AUTO,
+    batched: bool = False,
 ) -> dict:
     """The fields of a new queued run of `profile`: the profile as it is now, the model asked for
-    (default: the profile's) and its fallbacks. Raises UnknownModel / InvalidTransport."""
+    (default: the profile's) and its fallbacks. Raises UnknownModel / InvalidTransport.
+    `batched`: for a provider batch job (services/batches.py submits it), not the queue."""
     model = model or profile.default_model
     model_check(model=model)
     if transport not in Transport.values:
@@ -75,7 +77,7 @@ def run_snapshot(
         "source": source,
         "trigger": trigger,
         "requested_by": requested_by,
-        "status": Status.QUEUED,
+        "status": Status.BATCHED if batched else Status.QUEUED,
     }
 
 
@@ -103,9 +105,8 @@ def extraction_run_enqueue(
         trigger=trigger,
         requested_by=requested_by,
         source=source,
+        batched=batched,
     )
-    if batched:  # for a provider batch job (services/batches.py submits it), not the queue
-        snapshot["status"] = Status.BATCHED
     run = ExtractionRun(
         document=document,
         redo_of=redo_of,
