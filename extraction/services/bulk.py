@@ -19,8 +19,6 @@ from extraction import queue
 from extraction.models import ExtractionProfile, ExtractionRun, Transport, Trigger
 from extraction.services.runs import run_snapshot
 
-Status = ExtractionRun.Status
-
 
 @dataclass(frozen=True)
 class ReextractFilters:
