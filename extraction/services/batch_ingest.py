@@ -64,10 +64,18 @@ def due_batches():
 
 def extraction_batches_poll() -> dict:
     """One pass of the schedule: batched runs stranded without a job (a submission that
-    stopped half-way) are sent; every due batch is looked at. Returns counts for the task log."""
+    stopped half-way) are sent, those of a job never confirmed go back to the normal queue;
+    every due batch is looked at. Returns counts for the task log."""
     stranded = waiting_runs().filter(queued_at__lt=timezone.now() - STRANDED_AFTER)
     if stranded.exists():
         extraction_batches_submit(run_ids=stranded.values_list("pk", flat=True))
+    # A job row its submission never confirmed (the worker died before the provider's answer):
+    # nothing will ever poll it, so its runs go back to the normal queue.
+    unconfirmed = ExtractionBatch.objects.filter(
+        status=BatchStatus.SUBMITTING, created_at__lt=timezone.now() - STRANDED_AFTER
+    )
+    for batch in unconfirmed:
+        _give_up(batch, "the submission stopped before the provider confirmed the job")
     counts = {"polled": 0, "ingested": 0}
     for batch_id in list(due_batches().values_list("pk", flat=True)):
         counts["polled"] += 1

@@ -450,3 +450,39 @@ def test_a_job_gone_at_the_provider_sends_its_runs_back_to_the_queue(
     assert (batch.status, batch.requeued_count) == ("failed", 4)
     assert "404" in batch.error_message
     assert set(new_runs().values_list("status", flat=True)) == {"queued"} and len(enqueued) == 4
+
+
+def test_runs_of_a_job_whose_submission_died_go_back_to_the_queue(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.core.management.base import CommandError
+    from django.utils import timezone
+
+    from llm import batches as llm_batches
+
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+
+    def dies(job_input, **kwargs):
+        raise KeyboardInterrupt("worker killed before the provider answered")
+
+    monkeypatch.setattr(llm_batches, "submit", dies)
+    with pytest.raises(CommandError, match="Interrupted"):
+        reextract(profile)
+    monkeypatch.undo()
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    batch = ExtractionBatch.objects.get()
+    assert batch.status == "submitting" and not batch.remote_id
+    assert set(new_runs().values_list("status", "batch_id").distinct()) == {("batched", batch.pk)}
+    poll_until_done_once(django_capture_on_commit_callbacks)
+    batch.refresh_from_db()
+    assert batch.status == "submitting" and not enqueued  # recent: it may still be submitting
+    ExtractionBatch.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+    poll_until_done_once(django_capture_on_commit_callbacks)
+    batch.refresh_from_db()
+    assert (batch.status, batch.requeued_count) == ("failed", 4)
+    assert "submission stopped" in batch.error_message
+    assert set(new_runs().values_list("status", flat=True)) == {"queued"} and len(enqueued) == 4
+    assert len(sim.requests(provider="openai", operation="batch_create")) == 0
