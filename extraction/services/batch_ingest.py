@@ -130,12 +130,14 @@ def extraction_batch_poll(*, batch_id) -> bool:
     batch = ExtractionBatch.objects.get(pk=batch_id)
     waiting = batch.runs.filter(status=ExtractionRun.Status.BATCHED)
     job = _job(batch)
-    if batch.status == BatchStatus.RUNNING and not waiting.exists():
-        llm_batches.cancel(job)  # every run was cancelled (or taken back): nothing to wait for
-        ExtractionBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.CANCELLING)
-        logger.info("batch %s: no run waits for it any more; cancelled at the provider", batch.pk)
     state = llm_batches.poll(job)
     if not state.finished:
+        # Every run was cancelled (or taken back): nothing to wait for. (A job that has ended
+        # is not cancelled: the providers refuse that; its answers are ignored.)
+        if batch.status == BatchStatus.RUNNING and not waiting.exists():
+            llm_batches.cancel(job)
+            ExtractionBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.CANCELLING)
+            logger.info("batch %s: no run waits for it any more; cancelled remotely", batch.pk)
         _later(batch)
         return False
     # One ingestion at a time: the conditional update takes the batch for INGEST_LEASE.

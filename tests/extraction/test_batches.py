@@ -189,6 +189,20 @@ def test_cancelled_runs_are_ignored_and_an_all_cancelled_batch_is_cancelled_remo
     assert not ExtractionAttempt.objects.filter(run__in=new_runs()).exists()
 
 
+def test_a_job_ended_before_its_runs_were_cancelled_is_not_cancelled_but_ignored(
+    sim, profile, documents, django_capture_on_commit_callbacks
+):
+    reextract(profile)  # the simulator ends the job at once (delay 0)
+    for run in new_runs():
+        extraction_run_cancel(run=run)
+    poll_until_done(django_capture_on_commit_callbacks)
+    batch = ExtractionBatch.objects.get()
+    assert (batch.status, batch.ignored_count, batch.succeeded_count) == ("done", 4, 0)
+    assert not sim.requests(provider="openai", operation="batch_cancel")  # providers refuse it
+    assert set(new_runs().values_list("status", flat=True)) == {"cancelled"}
+    assert not ExtractionAttempt.objects.filter(run__in=new_runs()).exists()
+
+
 def test_batch_needs_the_file_transport(profile):
     from django.core.management.base import CommandError
 
