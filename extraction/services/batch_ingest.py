@@ -183,7 +183,7 @@ def extraction_batch_ingest(*, batch: ExtractionBatch, state: llm_batches.BatchS
         ignored_count=batch.runs.filter(status=ExtractionRun.Status.CANCELLED).count(),
         finished_at=timezone.now(),
         next_poll_at=None,
-        error_message=state.detail[:2000],
+        error_message=redact(state.detail)[:2000],
     )
     return True
 

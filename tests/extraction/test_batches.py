@@ -8,6 +8,8 @@ cancelling every run of a batch cancels it at the provider."""
 from __future__ import annotations
 
 import io
+import json
+import logging
 from decimal import Decimal
 
 import pytest
@@ -21,6 +23,7 @@ from llm.cost import model_cost_with_source
 from llm.gateways import get_gateway, reset_gateways
 from llm.types import Usage
 from tests.extraction.pipeline import make_document
+from tests.fixtures.simulator import FAKE_KEYS
 from tests.ops.conftest import SIMPLE_SCHEMA, make_run
 
 pytestmark = pytest.mark.django_db
@@ -500,3 +503,50 @@ def test_runs_of_a_job_whose_submission_died_go_back_to_the_queue(
     assert "submission stopped" in batch.error_message
     assert set(new_runs().values_list("status", flat=True)) == {"queued"} and len(enqueued) == 4
     assert len(sim.requests(provider="openai", operation="batch_create")) == 0
+
+
+BATCH_MODELS = {
+    "openai": "openai/gpt-4o-mini",
+    "anthropic": "anthropic/claude-sonnet-4-6",
+    "gemini": "gemini/gemini-2.5-flash",
+}
+
+
+def stored_text() -> str:
+    rows = [
+        *ExtractionBatch.objects.values(),
+        *ExtractionRun.objects.values(),
+        *ExtractionAttempt.objects.values(),
+    ]
+    return json.dumps(rows, default=str)
+
+
+@pytest.mark.parametrize("provider", sorted(BATCH_MODELS))
+def test_no_key_in_a_batchs_rows_or_log(
+    direct_to_simulator, profile, documents, caplog, django_capture_on_commit_callbacks, provider
+):
+    sim = direct_to_simulator
+    key = FAKE_KEYS[f"{provider.upper()}_API_KEY"]
+    caplog.set_level(logging.DEBUG)
+    command = ["reextract", "--profile", profile.slug, "--batch", "--model", BATCH_MODELS[provider]]
+    # refused, the provider's message echoing the key (as a misconfigured proxy may)
+    sim.fault(
+        provider=provider, operation="batch_create", status=400, count=1, message=f"bad key {key}"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(*command, "--document", str(documents[0].pk), stdout=io.StringIO())
+    refused = ExtractionBatch.objects.get()
+    assert refused.status == "failed" and "bad key" in refused.error_message  # kept, but ...
+
+    sim.batches(fail_ids=[], fail_status=500)
+    call_command(*command, "--document", *(str(d.pk) for d in documents[1:]), stdout=io.StringIO())
+    job = ExtractionBatch.objects.exclude(pk=refused.pk).get()
+    failing = str(job.runs.order_by("pk").first().pk)
+    sim.batches(fail_ids=[failing], fail_status=500)
+    poll_until_done(django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert job.status == "done" and job.succeeded_count == 2, job.error_message
+
+    for name, secret in FAKE_KEYS.items():
+        assert secret not in stored_text(), name  # ... without the key
+        assert secret not in caplog.text, name
