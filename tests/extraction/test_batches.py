@@ -125,6 +125,28 @@ def test_reextract_batch_sends_one_job_and_collects_it_at_half_price(
     assert len(sim.requests(provider="openai", operation="generate")) == 0
 
 
+def test_batch_items_are_priced_at_the_catalogs_discount_for_the_model(
+    sim, profile, documents, settings, django_capture_on_commit_callbacks
+):
+    from llm.catalog import get_model, invalidate
+
+    settings.LLM_MODELS_JSON = {MODEL: {"batch_discount": "0.3"}}  # not the usual half
+    invalidate()
+    assert get_model(MODEL).batch_discount == Decimal("0.3")
+    reextract(profile)
+    poll_until_done(django_capture_on_commit_callbacks)
+    batch = ExtractionBatch.objects.get()
+    full_total = Decimal(0)
+    for run in new_runs():
+        [attempt] = run.attempts.all()
+        usage = Usage(attempt.input_tokens, attempt.output_tokens, attempt.document_tokens)
+        full, _ = model_cost_with_source(MODEL, usage)
+        full_total += full
+        assert abs(run.cost_usd - full * Decimal("0.7")) <= Decimal("0.000002")
+    assert abs(batch.cost_usd - full_total * Decimal("0.7")) <= Decimal("0.00001")
+    assert abs(batch.savings_usd - full_total * Decimal("0.3")) <= Decimal("0.00001")
+
+
 def test_failed_and_expired_items_go_back_to_the_normal_queue(
     sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
 ):
