@@ -21,6 +21,7 @@ from extraction import conf, queue, segmenting
 from extraction.batches.models import ExtractionBatch
 from extraction.models import Document, ExtractionRun, UploadedFile
 from extraction.services.files import DocumentFileCache, document_local_path
+from extraction.verification.embedded_route import answers_from_xml
 from llm import batches as llm_batches
 from llm import policy
 from llm.catalog import get_model
@@ -71,7 +72,8 @@ def _pages(runs, *fields: str) -> Iterator[list[ExtractionRun]]:
         page = runs.order_by("pk").only("pk", "document_id", *fields)
         if last is not None:
             page = page.filter(pk__gt=last)
-        page = list(page.select_related("document" if fields else None)[:PAGE])
+        related = {field.split("__")[0] for field in fields if "__" in field}
+        page = list(page.select_related(*related)[:PAGE])
         if not page:
             return
         yield page
@@ -80,15 +82,21 @@ def _pages(runs, *fields: str) -> Iterator[list[ExtractionRun]]:
 
 def _prepare(runs, route: str, provider: str, model: str) -> None:
     """Every document of `runs` gets a live remote copy at (route, provider); a run whose
-    document cannot be uploaded, or that its profile answers in segments (a long document,
-    #14), goes back to the normal queue instead."""
+    document cannot be uploaded, that its profile answers in segments (a long document, #14),
+    or that its document's embedded e-invoice answers (no provider call, no cost) goes back to
+    the normal queue instead."""
     gateway = get_gateway(route, provider)
     plan_route = Route(route=route, provider=provider, model=model, gateway=gateway.name)
     held = _lasting(UploadedFile.objects.filter(route=route, provider=provider))
-    for page in _pages(runs, "segmenting", "schema", "document__page_count"):
-        segmented = [r.pk for r in page if _in_segments(r)]
+    fields = ("segmenting", "schema", "source", "profile__slug", "document__page_count")
+    for page in _pages(runs, *fields, "document__embedded_invoice"):
+        embedded = [r.pk for r in page if answers_from_xml(r)]
+        if embedded:
+            runs_requeue(run_ids=embedded, reason="answered from the embedded e-invoice")
+        segmented = [r.pk for r in page if r.pk not in embedded and _in_segments(r)]
         if segmented:
             runs_requeue(run_ids=segmented, reason="answered in segments: the normal path")
+        elsewhere = {*embedded, *segmented}
         # one query a page for the documents already held (a re-extraction: most of them)
         seen = set(
             held.filter(document_id__in={r.document_id for r in page}).values_list(
@@ -96,7 +104,7 @@ def _prepare(runs, route: str, provider: str, model: str) -> None:
             )
         )
         for run in page:
-            if run.document_id in seen or run.pk in segmented:
+            if run.document_id in seen or run.pk in elsewhere:
                 continue
             seen.add(run.document_id)
             try:

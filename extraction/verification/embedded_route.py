@@ -64,6 +64,16 @@ def embedded_plan(*, run, path: str | Path) -> EmbeddedPlan:
     return EmbeddedPlan(result=result, answer=getattr(run, "source", "auto") != SOURCE_MODEL)
 
 
+def answers_from_xml(run) -> bool:
+    """Whether `run` is answered from its document's embedded invoice (when the XML is usable),
+    told from the rows alone, without reading the PDF: a provider batch job leaves it out."""
+    return (
+        bool(run.document.embedded_invoice)
+        and _profile_slug(run) in EMBEDDED_PROFILES
+        and getattr(run, "source", "auto") != SOURCE_MODEL
+    )
+
+
 def embedded_evidence(evidence: dict | None, comparison: dict | None) -> dict | None:
     """The run's evidence with each compared path's status set to matches_embedded or
     contradicts_embedded (and `embedded_value`), the text-layer location kept beside it."""

@@ -572,3 +572,34 @@ def test_no_key_in_a_batchs_rows_or_log(
     for name, secret in FAKE_KEYS.items():
         assert secret not in stored_text(), name  # ... without the key
         assert secret not in caplog.text, name
+
+
+def test_an_e_invoice_answered_from_its_xml_takes_the_normal_path(
+    sim, user, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """An `invoice` run on a document carrying an embedded e-invoice is answered from the XML
+    (no provider call, no cost): a batch job would pay for an answer that is thrown away."""
+    from tests.extraction.pipeline import seeded_profile
+
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    invoice = seeded_profile("invoice")
+    for n, embedded in ((1, None), (2, {"standard": "factur-x", "profile": "en16931"})):
+        path = tmp_path / f"invoice-{n}.pdf"
+        write_text_pdf(path, [[f"Invoice number: INV-{n}", "Amount: 10.50"]])
+        document = make_document(user, path)
+        document.embedded_invoice = embedded
+        document.save(update_fields=["embedded_invoice"])
+        make_run(document, invoice, model=MODEL)
+    with django_capture_on_commit_callbacks(execute=True):
+        out = reextract(invoice)
+    assert "an e-invoice answered from its XML" in out
+    batch = ExtractionBatch.objects.get()
+    assert batch.item_count == 1
+    plain = new_runs().get(document__embedded_invoice__isnull=True)
+    assert (plain.status, plain.batch_id) == ("batched", batch.pk)
+    e_invoice = new_runs().get(document__embedded_invoice__isnull=False)
+    assert (e_invoice.status, e_invoice.batch_id) == ("queued", None)
+    assert enqueued == [e_invoice.pk]
+    # only the plain document was uploaded for the job
+    assert list(UploadedFile.objects.values_list("document_id", flat=True)) == [plain.document_id]

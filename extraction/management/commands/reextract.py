@@ -202,7 +202,8 @@ class Command(BaseCommand):
         if summary.created > sent:
             self.stdout.write(
                 f"{summary.created - sent} runs went to the normal queue instead (a long document "
-                "answered in segments, an upload that failed, a job the provider refused)."
+                "answered in segments, an e-invoice answered from its XML, an upload that "
+                "failed, a job the provider refused)."
             )
         for batch in summary.batches:
             self.stdout.write(
