@@ -141,6 +141,8 @@ def extraction_run_cancel(*, run: ExtractionRun) -> ExtractionRun:
             error_message="Cancelled before it started.",
         ):
             webhook_run_events_record(run_id=run.pk, status=Status.CANCELLED)
+            if run.batch_id:
+                _batch_due_when_unwaited(run.batch_id, now)
         elif not ExtractionRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
             cancel_requested=True
         ):
@@ -149,6 +151,17 @@ def extraction_run_cancel(*, run: ExtractionRun) -> ExtractionRun:
                 raise ExtractionFinished(status=run.status)
     run.refresh_from_db()
     return run
+
+
+def _batch_due_when_unwaited(batch_id, now) -> None:
+    """The job's last waiting run was cancelled: its next poll is now (it cancels the job at the
+    provider, which stops charging for items it has not answered yet)."""
+    from extraction.batches.models import ExtractionBatch
+
+    if not ExtractionRun.objects.filter(batch_id=batch_id, status=Status.BATCHED).exists():
+        ExtractionBatch.objects.filter(pk=batch_id, status=ExtractionBatch.Status.RUNNING).update(
+            next_poll_at=now
+        )
 
 
 def extraction_run_retry(

@@ -10,10 +10,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from extraction.models import ExtractionAttempt, ExtractionBatch, ExtractionRun, UploadedFile
 from extraction.services import batch_ingest
@@ -212,6 +214,26 @@ def test_cancelled_runs_are_ignored_and_an_all_cancelled_batch_is_cancelled_remo
     assert len(sim.requests(provider="openai", operation="batch_cancel")) == 1
     assert set(new_runs().values_list("status", flat=True)) == {"cancelled"}
     assert not ExtractionAttempt.objects.filter(run__in=new_runs()).exists()
+
+
+def test_cancelling_the_last_waiting_run_through_the_api_cancels_the_job_at_the_next_pass(
+    sim, api, profile, documents, django_capture_on_commit_callbacks
+):
+    sim.batches(delay=60)
+    reextract(profile)
+    batch = ExtractionBatch.objects.get()
+    ExtractionBatch.objects.update(next_poll_at=batch.next_poll_at + timedelta(minutes=15))
+    *first, last = new_runs().order_by("pk")
+    for run in first:
+        assert api.post(f"/api/extractions/{run.pk}/cancel/").json()["status"] == "cancelled"
+    batch.refresh_from_db()
+    assert batch.next_poll_at > timezone.now()  # a run still waits: the back-off stands
+    assert api.post(f"/api/extractions/{last.pk}/cancel/").json()["status"] == "cancelled"
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_ingest.extraction_batches_poll()  # the schedule's next pass, no back-off skipped
+    assert len(sim.requests(provider="openai", operation="batch_cancel")) == 1
+    batch.refresh_from_db()
+    assert batch.status == "cancelling"
 
 
 def test_a_job_ended_before_its_runs_were_cancelled_is_not_cancelled_but_ignored(
