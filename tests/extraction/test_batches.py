@@ -224,6 +224,10 @@ def test_cancelling_the_last_waiting_run_through_the_api_cancels_the_job_at_the_
     batch = ExtractionBatch.objects.get()
     ExtractionBatch.objects.update(next_poll_at=batch.next_poll_at + timedelta(minutes=15))
     *first, last = new_runs().order_by("pk")
+    shown = api.get(f"/api/extractions/{last.pk}/").json()  # the run shows its job
+    assert (shown["status"], shown["batch"]) == ("batched", str(batch.pk))
+    listed = api.get("/api/extractions/", {"status": "batched"}).json()["results"]
+    assert {r["batch"] for r in listed} == {str(batch.pk)} and len(listed) == 4
     for run in first:
         assert api.post(f"/api/extractions/{run.pk}/cancel/").json()["status"] == "cancelled"
     batch.refresh_from_db()
