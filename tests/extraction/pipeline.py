@@ -3,17 +3,16 @@ answers."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
 
-from django.core.files.base import ContentFile
 from pypdf import PdfReader
 
 from extraction.models import Document, ExtractionProfile
 from extraction.profile_seeds import PROFILES, SEGMENTING
 from llm.types import Generation, Usage
+from tests.factories import DocumentFactory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PDFS = REPO_ROOT / "tests" / "fixtures" / "pdfs"
@@ -21,17 +20,14 @@ INVOICE_PDF = PDFS / "good" / "camelot-example.pdf"
 
 
 def make_document(owner, path: Path = INVOICE_PDF, *, name: str | None = None) -> Document:
-    data = path.read_bytes()
-    doc = Document(
+    """A document of a real PDF of tests/fixtures/pdfs (tests.factories.DocumentFactory)."""
+    return DocumentFactory(
         owner=owner,
         original_name=name or path.name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size_bytes=len(data),
+        content=path.read_bytes(),
         page_count=len(PdfReader(path, strict=False).pages),
+        pdf_metadata={},
     )
-    doc.file.save(path.name, ContentFile(data), save=False)
-    doc.save()
-    return doc
 
 
 def seeded_profile(slug: str = "invoice") -> ExtractionProfile:

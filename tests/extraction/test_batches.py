@@ -25,8 +25,8 @@ from llm.cost import model_cost_with_source
 from llm.gateways import get_gateway, reset_gateways
 from llm.types import Usage
 from tests.extraction.pipeline import make_document
+from tests.factories import SIMPLE_SCHEMA, RunFactory
 from tests.fixtures.simulator import FAKE_KEYS
-from tests.ops.conftest import SIMPLE_SCHEMA, make_run
 
 pytestmark = pytest.mark.django_db
 MODEL = "openai/gpt-4o-mini"
@@ -58,7 +58,7 @@ def documents(user, profile, tmp_path):
         path = tmp_path / f"invoice-{n}.pdf"
         write_text_pdf(path, [[f"Invoice number: INV-{n}", "Amount: 10.50", "Currency: EUR"]])
         doc = make_document(user, path)
-        make_run(doc, profile, model=MODEL)
+        RunFactory(document=doc, profile=profile, model=MODEL)
         docs.append(doc)
     return docs
 
@@ -344,7 +344,7 @@ def test_a_run_its_profile_answers_in_segments_takes_the_normal_path(
     for n, pages in ((1, 1), (2, 3)):  # one page fits one segment; three pages do not
         path = tmp_path / f"items-{n}.pdf"
         write_text_pdf(path, [[f"Item {n}-{p}"] for p in range(pages)])
-        make_run(make_document(user, path), long_profile, model=MODEL)
+        RunFactory(document=make_document(user, path), profile=long_profile, model=MODEL)
     with django_capture_on_commit_callbacks(execute=True):
         reextract(long_profile)
     batch = ExtractionBatch.objects.get()

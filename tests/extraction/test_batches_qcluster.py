@@ -23,7 +23,7 @@ from tests.extraction.qcluster import (
     require_postgresql,
     wait_for,
 )
-from tests.ops.conftest import SIMPLE_SCHEMA, make_run
+from tests.factories import SIMPLE_SCHEMA, RunFactory
 
 pytestmark = [pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]
 MODEL = "openai/gpt-4o-mini"
@@ -51,7 +51,7 @@ def test_the_scheduled_poll_collects_a_batch_in_the_cluster(
     for n in range(3):
         path = tmp_path / f"invoice-{n}.pdf"
         write_text_pdf(path, [[f"Invoice number: INV-{n}"]])
-        make_run(make_document(user, path), profile, model=MODEL)
+        RunFactory(document=make_document(user, path), profile=profile, model=MODEL)
     call_command("reextract", "--profile", profile.slug, "--batch", stdout=io.StringIO())
     batch = ExtractionBatch.objects.get()
     ExtractionBatch.objects.update(next_poll_at=None)  # due at the schedule's first run

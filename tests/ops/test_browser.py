@@ -208,14 +208,22 @@ def _no_horizontal_scroll(page) -> bool:
 def test_admin_at_1366_pixels(browser_page, live_server, django_user_model):
     from extraction.models import ExtractionAttempt
     from tests.extraction.pipeline import seeded_profile
-    from tests.ops.conftest import make_document, make_run
+    from tests.factories import DocumentFactory, RunFactory
 
     staff = django_user_model.objects.create_superuser("laptop-staff", password=PASSWORD)
     profile = seeded_profile("invoice")
-    doc = make_document(staff, name="Quarterly-statement-of-account-" + "x" * 60 + ".pdf")
-    first = make_run(doc, profile, result={"total": 1.0}, simulated=True, trigger="api")
-    run = make_run(doc, profile, result={"total": 2.0}, simulated=True, trigger="admin")
-    failed = make_run(doc, profile, status="failed", error_code="request_rejected")
+    doc = DocumentFactory(
+        owner=staff, original_name="Quarterly-statement-of-account-" + "x" * 60 + ".pdf"
+    )
+    first = RunFactory(
+        document=doc, profile=profile, result={"total": 1.0}, simulated=True, trigger="api"
+    )
+    run = RunFactory(
+        document=doc, profile=profile, result={"total": 2.0}, simulated=True, trigger="admin"
+    )
+    failed = RunFactory(
+        document=doc, profile=profile, status="failed", error_code="request_rejected"
+    )
     for operation in ("upload", "generate", "repair"):
         ExtractionAttempt.objects.create(
             run=run,

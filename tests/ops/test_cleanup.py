@@ -12,17 +12,17 @@ from extraction.services.cleanup import (
     uploaded_file_cleanup,
     uploaded_file_delete_remote,
 )
+from tests.factories import DocumentFactory, RemoteCopyFactory, RunFactory
 from tests.fixtures.gateways import FakeGateway
-from tests.ops.conftest import make_document, make_remote, make_run
 
 pytestmark = pytest.mark.django_db
 
 
 def test_cleanup_deletes_copies_of_deleted_documents_only_by_default(user, fake_gateway):
-    gone = make_document(user, name="gone.pdf")
-    kept = make_document(user, name="kept.pdf")
-    orphan_row = make_remote(gone, bytes=300)
-    live = make_remote(kept)
+    gone = DocumentFactory(owner=user, original_name="gone.pdf")
+    kept = DocumentFactory(owner=user, original_name="kept.pdf")
+    orphan_row = RemoteCopyFactory(document=gone, bytes=300)
+    live = RemoteCopyFactory(document=kept)
     gone.delete()
 
     report = uploaded_file_cleanup()
@@ -36,11 +36,13 @@ def test_cleanup_deletes_copies_of_deleted_documents_only_by_default(user, fake_
 
 
 def test_cleanup_older_than_and_expired(user, fake_gateway):
-    doc = make_document(user)
-    old = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=10), bytes=10)
-    other = make_document(user, name="b.pdf")
-    expired = make_remote(other, expires_at=timezone.now() - timedelta(hours=1), bytes=20)
-    fresh = make_remote(make_document(user, name="c.pdf"), bytes=40)
+    doc = DocumentFactory(owner=user)
+    old = RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=10), bytes=10)
+    other = DocumentFactory(owner=user, original_name="b.pdf")
+    expired = RemoteCopyFactory(
+        document=other, expires_at=timezone.now() - timedelta(hours=1), bytes=20
+    )
+    fresh = RemoteCopyFactory(document=DocumentFactory(owner=user, original_name="c.pdf"), bytes=40)
 
     report = uploaded_file_cleanup(older_than=timedelta(days=7))
     assert fake_gateway.deleted == [old.remote_id]
@@ -52,8 +54,8 @@ def test_cleanup_older_than_and_expired(user, fake_gateway):
 
 
 def test_dry_run_changes_nothing(user, fake_gateway):
-    doc = make_document(user)
-    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30), bytes=5)
+    doc = DocumentFactory(owner=user)
+    uf = RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=30), bytes=5)
     report = uploaded_file_cleanup(older_than=timedelta(days=7), dry_run=True)
     assert [r.outcome for r in report.rows] == ["would_delete"]
     assert report.files == 1 and report.bytes == 5
@@ -63,9 +65,9 @@ def test_dry_run_changes_nothing(user, fake_gateway):
 
 
 def test_cleanup_never_deletes_a_copy_used_by_a_queued_or_running_run(user, profile, fake_gateway):
-    doc = make_document(user)
-    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
-    make_run(doc, profile, status="running")
+    doc = DocumentFactory(owner=user)
+    uf = RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=30))
+    RunFactory(document=doc, profile=profile, status="running")
     report = uploaded_file_cleanup(older_than=timedelta(days=7))
     assert [r.outcome for r in report.rows] == ["skipped_in_use"]
     assert fake_gateway.deleted == []
@@ -77,12 +79,12 @@ def test_cleanup_race_run_enqueued_after_selection_keeps_its_file(
     user, profile, fake_gateway, monkeypatch
 ):
     """A run queued between the selection and the deletion wins: the UPDATE re-checks."""
-    doc = make_document(user)
-    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    doc = DocumentFactory(owner=user)
+    uf = RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=30))
     real_claim = cleanup._claim_for_deletion
 
     def claim_after_a_run_was_queued(uploaded_file, *, now):
-        make_run(doc, profile, status="queued")
+        RunFactory(document=doc, profile=profile, status="queued")
         return real_claim(uploaded_file, now=now)
 
     monkeypatch.setattr(cleanup, "_claim_for_deletion", claim_after_a_run_was_queued)
@@ -94,8 +96,8 @@ def test_cleanup_race_run_enqueued_after_selection_keeps_its_file(
 
 
 def test_cleanup_race_state_changed_after_selection_is_not_deleted(user, fake_gateway, monkeypatch):
-    doc = make_document(user)
-    make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    doc = DocumentFactory(owner=user)
+    RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=30))
     real_claim = cleanup._claim_for_deletion
 
     def claim_after_someone_else_deleted(uploaded_file, *, now):
@@ -108,8 +110,8 @@ def test_cleanup_race_state_changed_after_selection_is_not_deleted(user, fake_ga
 
 
 def test_provider_error_puts_the_row_back(user, fake_gateway):
-    doc = make_document(user)
-    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    doc = DocumentFactory(owner=user)
+    uf = RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=30))
     fake_gateway.delete_script = [RuntimeError("provider says no")]
     report = uploaded_file_cleanup(older_than=timedelta(days=7))
     assert [r.outcome for r in report.rows] == ["error"]
@@ -118,17 +120,17 @@ def test_provider_error_puts_the_row_back(user, fake_gateway):
 
 
 def test_delete_remote_copy_refuses_when_in_use(user, profile, fake_gateway):
-    doc = make_document(user)
-    uf = make_remote(doc)
-    make_run(doc, profile, status="queued")
+    doc = DocumentFactory(owner=user)
+    uf = RemoteCopyFactory(document=doc)
+    RunFactory(document=doc, profile=profile, status="queued")
     with pytest.raises(RemoteCopyInUse):
         uploaded_file_delete_remote(uploaded_file=uf)
     assert fake_gateway.deleted == []
 
 
 def test_orphaned_deletes_only_unknown_provider_files(user, fake_gateway):
-    doc = make_document(user)
-    known = make_remote(doc)
+    doc = DocumentFactory(owner=user)
+    known = RemoteCopyFactory(document=doc)
     fake_gateway.held = {known.remote_id: 1000, "files/stray": 777}
     report = uploaded_file_cleanup(orphaned=True)
     assert fake_gateway.deleted == ["files/stray"]
@@ -137,14 +139,14 @@ def test_orphaned_deletes_only_unknown_provider_files(user, fake_gateway):
 
 def test_orphaned_reports_providers_that_cannot_list(user, gateways):
     gateways.use(FakeGateway(lists_files=False))
-    make_remote(make_document(user), provider="anthropic")
+    RemoteCopyFactory(document=DocumentFactory(owner=user), provider="anthropic")
     report = uploaded_file_cleanup(orphaned=True)
     assert [r.outcome for r in report.rows] == ["listing_unavailable"]
 
 
 def test_cleanup_files_command_prints_table_and_totals(user, fake_gateway, capsys):
-    doc = make_document(user)
-    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=9), bytes=2048)
+    doc = DocumentFactory(owner=user)
+    uf = RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=9), bytes=2048)
     call_command("cleanup_files", "--older-than", "7d", "--dry-run")
     out = capsys.readouterr().out
     assert uf.remote_id in out
@@ -168,8 +170,15 @@ def test_retention_schedule_exists_and_task_applies_retention(user, fake_gateway
     schedule = Schedule.objects.get(name="remote-file-retention")
     assert schedule.schedule_type == Schedule.DAILY
     settings.REMOTE_FILE_RETENTION_DAYS = 3
-    make_remote(make_document(user), uploaded_at=timezone.now() - timedelta(days=4), bytes=9)
-    make_remote(make_document(user, name="x.pdf"), uploaded_at=timezone.now() - timedelta(days=2))
+    RemoteCopyFactory(
+        document=DocumentFactory(owner=user),
+        uploaded_at=timezone.now() - timedelta(days=4),
+        bytes=9,
+    )
+    RemoteCopyFactory(
+        document=DocumentFactory(owner=user, original_name="x.pdf"),
+        uploaded_at=timezone.now() - timedelta(days=2),
+    )
     assert apply_remote_file_retention() == {"files": 1, "bytes": 9}
 
 
@@ -182,9 +191,16 @@ def test_cleanup_against_the_simulator_deletes_and_collects_orphans(user, direct
     gateway = get_gateway("direct", "gemini")
     model = "gemini/gemini-2.5-flash"
     held = [gateway.upload(pdf, pdf.name, "application/pdf", model=model) for _ in range(3)]
-    kept_doc, gone_doc = make_document(user, name="kept.pdf"), make_document(user, name="g.pdf")
-    kept = make_remote(kept_doc, remote_id=held[0].id, bytes=held[0].bytes, model_group=model)
-    gone = make_remote(gone_doc, remote_id=held[1].id, bytes=held[1].bytes, model_group=model)
+    kept_doc, gone_doc = (
+        DocumentFactory(owner=user, original_name="kept.pdf"),
+        DocumentFactory(owner=user, original_name="g.pdf"),
+    )
+    kept = RemoteCopyFactory(
+        document=kept_doc, remote_id=held[0].id, bytes=held[0].bytes, model_group=model
+    )
+    gone = RemoteCopyFactory(
+        document=gone_doc, remote_id=held[1].id, bytes=held[1].bytes, model_group=model
+    )
     gone_doc.delete()  # held[2] is an orphan: no UploadedFile knows it
 
     report = uploaded_file_cleanup(orphaned=True, providers=[("direct", "gemini")])
@@ -211,9 +227,9 @@ def test_run_missed_by_the_update_snapshot_gets_its_copy_back(
 
     from extraction.models import ExtractionRun
 
-    doc = make_document(user)
-    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
-    make_run(doc, profile, status="queued")
+    doc = DocumentFactory(owner=user)
+    uf = RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=30))
+    RunFactory(document=doc, profile=profile, status="queued")
     monkeypatch.setattr(cleanup, "_active_run_exists", lambda: Exists(ExtractionRun.objects.none()))
     report = uploaded_file_cleanup(older_than=timedelta(days=7))
     assert [r.outcome for r in report.rows] == ["skipped_in_use"]
@@ -230,12 +246,12 @@ def test_copy_replaced_by_a_new_upload_meanwhile_is_deleted(
 
     from extraction.models import ExtractionRun
 
-    doc = make_document(user)
-    uf = make_remote(doc, uploaded_at=timezone.now() - timedelta(days=30))
+    doc = DocumentFactory(owner=user)
+    uf = RemoteCopyFactory(document=doc, uploaded_at=timezone.now() - timedelta(days=30))
     monkeypatch.setattr(cleanup, "_active_run_exists", lambda: Exists(ExtractionRun.objects.none()))
 
     def run_started_and_uploads_anew(uploaded_file):
-        make_run(doc, profile, status="running")
+        RunFactory(document=doc, profile=profile, status="running")
         UploadedFile.objects.create(
             document=doc, route=uf.route, provider=uf.provider, state="uploading"
         )
@@ -276,13 +292,15 @@ def test_race_cleanup_against_runs_starting_concurrently(user, profile, gateways
 
     gateway = gateways.use(FakeGateway())
     old = timezone.now() - timedelta(days=30)
-    documents = [make_document(user, name=f"race-{i}.pdf") for i in range(40)]
-    copies = {doc.pk: make_remote(doc, uploaded_at=old).remote_id for doc in documents}
+    documents = [DocumentFactory(owner=user, original_name=f"race-{i}.pdf") for i in range(40)]
+    copies = {
+        doc.pk: RemoteCopyFactory(document=doc, uploaded_at=old).remote_id for doc in documents
+    }
     used, errors = [], []
     start = threading.Barrier(2)
 
     def start_run_and_read_copy(doc):
-        make_run(doc, profile, status="queued")
+        RunFactory(document=doc, profile=profile, status="queued")
         live = DocumentFileCache(doc)._live(route="direct", provider="gemini")
         if live is not None and live.state == "active":
             used.append(live.remote_id)

@@ -5,8 +5,8 @@ from django.core.management import CommandError, call_command
 
 from extraction.services import cleanup
 from remorai.tables import format_table
+from tests.factories import DocumentFactory, RemoteCopyFactory
 from tests.fixtures.gateways import FakeGateway
-from tests.ops.conftest import make_document, make_remote
 
 
 def test_format_table_with_zero_rows_is_the_header_and_its_rule():
@@ -70,8 +70,8 @@ def test_llm_check_with_no_routes_prints_its_header_and_exits_non_zero(monkeypat
 @pytest.mark.django_db
 def test_cleanup_files_exits_non_zero_when_a_deletion_failed(user, gateways, capsys):
     gateways.use(FakeGateway(delete_script=[RuntimeError("provider said no")]))
-    doc = make_document(user)
-    make_remote(doc)
+    doc = DocumentFactory(owner=user)
+    RemoteCopyFactory(document=doc)
     doc.delete()
     with pytest.raises(CommandError, match="cleanup hit 1 error "):
         call_command("cleanup_files")

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from extraction.evaluation import compare_results, normalise
-from tests.ops.conftest import make_document, make_run
+from tests.factories import DocumentFactory, RunFactory
 
 TRUTH = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pdfs" / "truth"
 
@@ -46,25 +46,27 @@ def crafted(user, profile):
     """Runs crafted against three truth invoices (see the expected scores in the test)."""
     if not TRUTH.is_dir():
         pytest.fail(f"ground truth folder missing: {TRUTH}")
-    aws = make_document(
-        user, name="aws.pdf", content=(TRUTH / "AmazonWebServices.pdf").read_bytes()
+    aws = DocumentFactory(
+        owner=user, original_name="aws.pdf", content=(TRUTH / "AmazonWebServices.pdf").read_bytes()
     )
-    flip = make_document(
-        user, name="flip.pdf", content=(TRUTH / "FlipkartInvoice.pdf").read_bytes()
+    flip = DocumentFactory(
+        owner=user, original_name="flip.pdf", content=(TRUTH / "FlipkartInvoice.pdf").read_bytes()
     )
-    make_document(user, name="cool.pdf", content=(TRUTH / "coolblue1.pdf").read_bytes())
+    DocumentFactory(
+        owner=user, original_name="cool.pdf", content=(TRUTH / "coolblue1.pdf").read_bytes()
+    )
     earlier = timezone.now() - timedelta(days=1)
     # An older run with every field wrong: the latest run is the one scored.
-    make_run(
-        aws,
-        profile,
+    RunFactory(
+        document=aws,
+        profile=profile,
         result={"invoice_number": "x", "amount": 1, "issuer": "y"},
         finished_at=earlier,
         started_at=earlier,
     )
-    make_run(
-        aws,
-        profile,
+    RunFactory(
+        document=aws,
+        profile=profile,
         result={
             "invoice_number": "42183017",
             "date": "03.08.2014",
@@ -74,9 +76,9 @@ def crafted(user, profile):
             "not_in_truth": "ignored",
         },
     )
-    make_run(
-        flip,
-        profile,
+    RunFactory(
+        document=flip,
+        profile=profile,
         result={
             "invoice_number": "#BLR_WFLD20151000982590",
             "date": "2015-10-20",
@@ -86,9 +88,9 @@ def crafted(user, profile):
         },
     )
     # Another model's run, scored only with --model.
-    make_run(
-        flip,
-        profile,
+    RunFactory(
+        document=flip,
+        profile=profile,
         model="openai/gpt-4o-mini",
         result={
             "invoice_number": "#BLR_WFLD20151000982590",
@@ -185,8 +187,8 @@ def test_evaluate_table_csv_and_fail_under(crafted):
 
 
 def test_evaluate_truth_reviewed_uses_reviews_as_ground_truth(user, profile, staff):
-    doc = make_document(user)
-    run = make_run(doc, profile, result={"amount": 10, "currency": "EUR"})
+    doc = DocumentFactory(owner=user)
+    run = RunFactory(document=doc, profile=profile, result={"amount": 10, "currency": "EUR"})
     run.reviewed_result = {"amount": 12, "currency": "EUR"}
     run.reviewer = staff
     run.reviewed_at = timezone.now()
@@ -198,9 +200,13 @@ def test_evaluate_truth_reviewed_uses_reviews_as_ground_truth(user, profile, sta
 
 
 def test_evaluate_baseline_and_candidate_models(user, profile):
-    doc = make_document(user)
-    make_run(doc, profile, model="a/one", result={"amount": 1, "currency": "EUR"})
-    make_run(doc, profile, model="b/two", result={"amount": "1.00", "currency": "USD"})
+    doc = DocumentFactory(owner=user)
+    RunFactory(
+        document=doc, profile=profile, model="a/one", result={"amount": 1, "currency": "EUR"}
+    )
+    RunFactory(
+        document=doc, profile=profile, model="b/two", result={"amount": "1.00", "currency": "USD"}
+    )
     data = _json(
         "--profile", profile.slug, "--baseline-model", "a/one", "--candidate-model", "b/two"
     )
@@ -210,9 +216,9 @@ def test_evaluate_baseline_and_candidate_models(user, profile):
 
 
 def test_evaluate_baseline_transport_inline(user, profile):
-    doc = make_document(user)
-    make_run(doc, profile, transport="inline", result={"amount": 1})
-    make_run(doc, profile, transport="file", result={"amount": 1})
+    doc = DocumentFactory(owner=user)
+    RunFactory(document=doc, profile=profile, transport="inline", result={"amount": 1})
+    RunFactory(document=doc, profile=profile, transport="file", result={"amount": 1})
     data = _json("--profile", profile.slug, "--baseline-transport", "inline")
     assert data["overall"]["f1"] == 1.0 and data["documents"] == 1
 
@@ -233,9 +239,9 @@ def test_compare_results_marks_differences():
 
 
 def test_evaluate_labels_simulated_runs(user, profile):
-    doc = make_document(user)
-    make_run(doc, profile, model="a/one", result={"amount": 1})
-    make_run(doc, profile, model="b/two", result={"amount": 1}, simulated=True)
+    doc = DocumentFactory(owner=user)
+    RunFactory(document=doc, profile=profile, model="a/one", result={"amount": 1})
+    RunFactory(document=doc, profile=profile, model="b/two", result={"amount": 1}, simulated=True)
     out = io.StringIO()
     call_command(
         "evaluate", "--profile", profile.slug, "--baseline-model", "a/one",
@@ -289,9 +295,9 @@ def test_evaluate_reports_how_well_evidence_statuses_predict_correctness(user, p
 
 
 def test_evaluate_prints_the_evidence_line(user, profile, staff):
-    run = make_run(
-        make_document(user),
-        profile,
+    run = RunFactory(
+        document=DocumentFactory(owner=user),
+        profile=profile,
         result={"invoice_number": "993548900", "amount": 1.0},
         evidence={"invoice_number": {"status": "verified"}, "amount": {"status": "not_found"}},
     )

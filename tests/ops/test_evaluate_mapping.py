@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from extraction.normalise import equivalent
-from tests.ops.conftest import make_document, make_run
+from tests.factories import DocumentFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,10 @@ def truth_dir(tmp_path, user, profile):
         "_note": "comments are not truth keys",
     }
     (tmp_path / "aws.json").write_text(json.dumps(truth))
-    document = make_document(user, name="aws.pdf", content=pdf.read_bytes())
-    make_run(
-        document,
-        profile,
+    document = DocumentFactory(owner=user, original_name="aws.pdf", content=pdf.read_bytes())
+    RunFactory(
+        document=document,
+        profile=profile,
         result={"invoice_number": "INV208711", "amount": 4.11, "issuer": "Amazon.com"},
     )
     return tmp_path

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from extraction.models import Document, ExtractionRun
-from tests.ops.conftest import make_document, make_run
+from tests.factories import DocumentFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +32,12 @@ def _call(*args):
 @pytest.fixture
 def history(user, profile):
     old = timezone.now() - timedelta(days=10)
-    d1, d2, d3, d4 = (make_document(user, name=f"{n}.pdf") for n in "abcd")
-    make_run(d1, profile, model=B)  # superseded by the next run of d1
-    latest_d1 = make_run(d1, profile, model=A)
-    failed_d2 = make_run(d2, profile, status="failed", model=B)
-    make_run(d3, profile, status="queued")
-    old_d4 = make_run(d4, profile, model=B)
+    d1, d2, d3, d4 = (DocumentFactory(owner=user, original_name=f"{n}.pdf") for n in "abcd")
+    RunFactory(document=d1, profile=profile, model=B)  # superseded by the next run of d1
+    latest_d1 = RunFactory(document=d1, profile=profile, model=A)
+    failed_d2 = RunFactory(document=d2, profile=profile, status="failed", model=B)
+    RunFactory(document=d3, profile=profile, status="queued")
+    old_d4 = RunFactory(document=d4, profile=profile, model=B)
     ExtractionRun.objects.filter(pk=old_d4.pk).update(created_at=old)
     return {"d1": latest_d1, "d2": failed_d2, "d4": old_d4, "docs": (d1, d2, d3, d4)}
 

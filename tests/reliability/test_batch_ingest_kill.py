@@ -30,7 +30,7 @@ from tests.extraction.qcluster import (
     direct_environment,
     require_postgresql,
 )
-from tests.ops.conftest import SIMPLE_SCHEMA, make_run
+from tests.factories import SIMPLE_SCHEMA, RunFactory
 
 pytestmark = [
     pytest.mark.reliability,
@@ -73,7 +73,7 @@ def batched(simulator, settings, user, tmp_path):
     for n in range(5):
         path = tmp_path / f"invoice-{n}.pdf"
         write_text_pdf(path, [[f"Invoice number: INV-{n}", "Amount: 10.50"]])
-        make_run(make_document(user, path), profile, model=MODEL)
+        RunFactory(document=make_document(user, path), profile=profile, model=MODEL)
     call_command("reextract", "--profile", profile.slug, "--batch", stdout=io.StringIO())
     yield simulator
     reset_gateways()

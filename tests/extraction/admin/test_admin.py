@@ -14,7 +14,7 @@ from extraction.models import (
     ExtractionRun,
     UploadedFile,
 )
-from tests.ops.conftest import make_document, make_remote, make_run
+from tests.factories import DocumentFactory, RemoteCopyFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,13 @@ PDF = Path(__file__).resolve().parents[3] / "tests/fixtures/pdfs/good/issue-140-
 
 @pytest.fixture
 def world(staff, profile):
-    doc = make_document(staff, name="invoice.pdf")
-    ok = make_run(doc, profile, result={"invoice_number": "A1", "amount": 4.11}, simulated=True)
+    doc = DocumentFactory(owner=staff, original_name="invoice.pdf")
+    ok = RunFactory(
+        document=doc,
+        profile=profile,
+        result={"invoice_number": "A1", "amount": 4.11},
+        simulated=True,
+    )
     ExtractionAttempt.objects.create(
         run=ok,
         route="proxy",
@@ -36,14 +41,18 @@ def world(staff, profile):
         input_tokens=10,
         output_tokens=5,
     )
-    failed = make_run(
-        doc, profile, status="failed", error_code="no_route_available", error_message="all down"
+    failed = RunFactory(
+        document=doc,
+        profile=profile,
+        status="failed",
+        error_code="no_route_available",
+        error_message="all down",
     )
-    other = make_document(staff, name="other.pdf")
-    queued = make_run(other, profile, status="queued")
-    remote = make_remote(doc)
+    other = DocumentFactory(owner=staff, original_name="other.pdf")
+    queued = RunFactory(document=other, profile=profile, status="queued")
+    remote = RemoteCopyFactory(document=doc)
     batch = ExtractionBatch.objects.create(provider="openai", model="openai/gpt-4o", status="done")
-    make_run(other, profile, batch=batch)
+    RunFactory(document=other, profile=profile, batch=batch)
     return {"doc": doc, "ok": ok, "failed": failed, "queued": queued, "remote": remote}
 
 
@@ -240,8 +249,10 @@ def test_actions_need_their_own_permission(client, django_user_model, world):
 
 
 def test_compare_two_runs_highlights_differences(admin_client, world, profile):
-    other = make_run(
-        world["doc"], profile, result={"invoice_number": "A1", "amount": "4,11", "currency": "EUR"}
+    other = RunFactory(
+        document=world["doc"],
+        profile=profile,
+        result={"invoice_number": "A1", "amount": "4,11", "currency": "EUR"},
     )
     response = _action(admin_client, "extractionrun", "compare_action", [world["ok"].pk, other.pk])
     assert response.status_code == 302
@@ -298,7 +309,7 @@ def test_delete_remote_copy_action_confirms_then_deletes(
 
 
 def test_delete_remote_copy_keeps_a_copy_in_use(admin_client, world, fake_gateway):
-    in_use = make_remote(world["queued"].document, provider="openai")
+    in_use = RemoteCopyFactory(document=world["queued"].document, provider="openai")
     _action(admin_client, "uploadedfile", "delete_remote_copy_action", [in_use.pk], confirm="yes")
     assert fake_gateway.deleted == []
     in_use.refresh_from_db()
@@ -307,7 +318,9 @@ def test_delete_remote_copy_keeps_a_copy_in_use(admin_client, world, fake_gatewa
 
 def test_reconcile_marks_copies_the_provider_no_longer_has(admin_client, world, fake_gateway):
     kept = world["remote"]
-    gone = make_remote(make_document(kept.document.owner, name="z.pdf"))
+    gone = RemoteCopyFactory(
+        document=DocumentFactory(owner=kept.document.owner, original_name="z.pdf")
+    )
     fake_gateway.held = {kept.remote_id: kept.bytes}
     response = _action(admin_client, "uploadedfile", "reconcile_action", [kept.pk, gone.pk])
     assert response.status_code == 302
@@ -368,7 +381,7 @@ def test_review_of_the_seeded_invoice_schema_with_line_items(admin_client, staff
     fields = list(profile.schema["properties"])
     result = dict.fromkeys(fields)
     result["line_items"] = [{"description": "A", "quantity": 1, "unit_price": 2, "amount": 2}]
-    run = make_run(make_document(staff), profile, result=result)
+    run = RunFactory(document=DocumentFactory(owner=staff), profile=profile, result=result)
     url = reverse("admin:extraction_extractionrun_review", args=[run.pk])
     data = dict.fromkeys(fields, "")
     data["total"] = "12.5"

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from extraction.dashboard import dashboard_data
 from extraction.models import ExtractionAttempt, ExtractionProfile, ExtractionRun
-from tests.ops.conftest import make_document, make_remote, make_run
+from tests.factories import DocumentFactory, RemoteCopyFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ A, B = "gemini/gemini-2.5-flash", "openai/gpt-4o-mini"
 
 
 def _run(doc, profile, *, created, status="succeeded", seconds=None, queued_at=None, **extra):
-    run = make_run(doc, profile, status=status, **extra)
+    run = RunFactory(document=doc, profile=profile, status=status, **extra)
     fields = {"created_at": created}
     if seconds is not None:
         fields.update(started_at=created, finished_at=created + timedelta(seconds=seconds))
@@ -33,7 +33,7 @@ def known(user, profile):
     other_profile = ExtractionProfile.objects.create(
         slug="other", name="Other", instructions="x", schema={"type": "object"}, default_model=A
     )
-    docs = [make_document(user, name=f"d{i}.pdf") for i in range(10)]
+    docs = [DocumentFactory(owner=user, original_name=f"d{i}.pdf") for i in range(10)]
     _run(docs[0], profile, created=yesterday, seconds=2, cost_usd=Decimal("0.010"))
     fell_back = _run(
         docs[1], profile, created=yesterday, seconds=4, cost_usd=Decimal("0.020"), route="direct"
@@ -73,11 +73,11 @@ def known(user, profile):
     _run(docs[6], profile, created=today, status="queued", queued_at=now - timedelta(minutes=1))
     _run(docs[7], profile, created=today, status="running")
     _run(docs[8], profile, created=now - timedelta(days=20), seconds=99, cost_usd=Decimal("9"))
-    make_remote(docs[0], bytes=1000)
-    make_remote(docs[1], bytes=3000)
-    make_remote(docs[2], bytes=500, route="proxy", provider="openai")
-    make_remote(docs[3], state="expired", bytes=7)
-    make_remote(docs[4], state="deleted", bytes=8)
+    RemoteCopyFactory(document=docs[0], bytes=1000)
+    RemoteCopyFactory(document=docs[1], bytes=3000)
+    RemoteCopyFactory(document=docs[2], bytes=500, route="proxy", provider="openai")
+    RemoteCopyFactory(document=docs[3], state="expired", bytes=7)
+    RemoteCopyFactory(document=docs[4], state="deleted", bytes=8)
     return {"now": now, "today": today.date(), "yesterday": yesterday.date(), "oldest": oldest}
 
 
@@ -147,7 +147,7 @@ def test_dashboard_page_renders_inline_svg_with_the_numbers(admin_client, known)
 
 
 def test_dashboard_says_when_figures_include_simulated_runs(admin_client, user, profile):
-    make_run(make_document(user), profile, simulated=True)
+    RunFactory(document=DocumentFactory(owner=user), profile=profile, simulated=True)
     html = admin_client.get(reverse("admin-dashboard")).content.decode()
     assert "SIMULATED: 1 run in this range was answered by the provider simulator" in html
 
@@ -170,8 +170,8 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_runs(known, user, prof
     with CaptureQueriesContext(connection) as before:
         dashboard_data("7d", now=known["now"])
     for i in range(30):
-        _run(make_document(user, name=f"more-{i}.pdf"), profile, created=known["now"],
-             seconds=i + 1)  # fmt: skip
+        more = DocumentFactory(owner=user, original_name=f"more-{i}.pdf")
+        _run(more, profile, created=known["now"], seconds=i + 1)
     with CaptureQueriesContext(connection) as after:
         data = dashboard_data("7d", now=known["now"] + timedelta(seconds=1))
     assert len(after.captured_queries) == len(before.captured_queries)
@@ -180,7 +180,7 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_runs(known, user, prof
 
 def test_dashboard_shows_the_share_of_runs_needing_review_per_model(admin_client, user, profile):
     now = timezone.now()
-    docs = [make_document(user, name=f"r{i}.pdf") for i in range(5)]
+    docs = [DocumentFactory(owner=user, original_name=f"r{i}.pdf") for i in range(5)]
     for doc, model, flagged in ((docs[0], A, True), (docs[1], A, False), (docs[2], A, False)):
         _run(doc, profile, created=now, model_used=model, needs_review=flagged)
     _run(docs[3], profile, created=now, model_used=B, needs_review=True)
@@ -205,7 +205,12 @@ def test_dashboard_shows_open_batches_pending_items_and_money_saved_per_day(
     now = timezone.now()
     open_job = ExtractionBatch.objects.create(provider="openai", model=B, status="running")
     for i in range(3):
-        make_run(make_document(user, name=f"b{i}.pdf"), profile, status="batched", batch=open_job)
+        RunFactory(
+            document=DocumentFactory(owner=user, original_name=f"b{i}.pdf"),
+            profile=profile,
+            status="batched",
+            batch=open_job,
+        )
     for days, saved in ((0, "0.25"), (0, "0.50"), (1, "1.00"), (40, "9.00")):
         ExtractionBatch.objects.create(
             provider="openai",

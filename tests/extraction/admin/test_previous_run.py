@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from extraction import selectors
 from extraction.models import ExtractionProfile
-from tests.ops.conftest import SIMPLE_SCHEMA, make_document, make_run
+from tests.factories import SIMPLE_SCHEMA, DocumentFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +23,13 @@ def history(staff, profile):
         schema=SIMPLE_SCHEMA,
         default_model="gemini/gemini-2.5-flash",
     )
-    doc = make_document(staff)
+    doc = DocumentFactory(owner=staff)
     start = timezone.now() - timedelta(hours=5)
 
     def run(hours, **kwargs):
-        made = make_run(doc, kwargs.pop("p", profile), result={"amount": hours}, **kwargs)
+        made = RunFactory(
+            document=doc, profile=kwargs.pop("p", profile), result={"amount": hours}, **kwargs
+        )
         made.created_at = start + timedelta(hours=hours)
         made.save(update_fields=["created_at"])
         return made

@@ -2,7 +2,7 @@
 
 from extraction.verification.service import run_verification_compute
 from tests.extraction.pipeline import make_document, seeded_profile
-from tests.ops.conftest import make_run
+from tests.factories import RunFactory
 
 from .truth import TRUTH
 
@@ -26,7 +26,9 @@ RESULT = {
 
 def verified_run(owner):
     document = make_document(owner, PDF)
-    run = make_run(document, seeded_profile("invoice"), schema=SCHEMA, result=RESULT)
+    run = RunFactory(
+        document=document, profile=seeded_profile("invoice"), schema=SCHEMA, result=RESULT
+    )
     for field, value in run_verification_compute(run=run, result=RESULT).fields().items():
         setattr(run, field, value)
     run.save()
