@@ -109,7 +109,8 @@ def check_url(url: str) -> Destination:
             if address_is_forbidden(address):
                 raise WebhookUrlRefused(
                     f"{host} resolves to {address}, a loopback, private, link-local, "
-                    "multicast or reserved address.",
+                    "multicast or reserved address. To allow it (e.g. a receiver on this "
+                    f"machine), list {host!r} in the WEBHOOK_ALLOWED_HOSTS setting.",
                     reason="forbidden_address",
                     address=address,
                 )

@@ -56,6 +56,8 @@ def test_a_name_resolving_to_loopback_is_refused(no_allowed_hosts, monkeypatch):
     with pytest.raises(WebhookUrlRefused) as refused:
         ssrf.check_url("https://hooks.evil.test/x")
     assert refused.value.fields == {"reason": "forbidden_address", "address": "127.0.0.1"}
+    # the message says how to allow a host on purpose (a receiver on a laptop)
+    assert "list 'hooks.evil.test' in the WEBHOOK_ALLOWED_HOSTS setting" in str(refused.value)
     assert fake.calls == ["hooks.evil.test"]
 
 
