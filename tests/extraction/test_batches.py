@@ -149,6 +149,41 @@ def test_batch_items_are_priced_at_the_catalogs_discount_for_the_model(
     assert abs(batch.savings_usd - full_total * Decimal("0.3")) <= Decimal("0.00001")
 
 
+def test_runs_are_grouped_by_provider_and_model_within_each_providers_limits(
+    sim, profile, documents, settings, django_capture_on_commit_callbacks
+):
+    from extraction.models import ExtractionProfile
+    from extraction.services.bulk import extraction_runs_redo
+
+    claude = ExtractionProfile.objects.create(
+        slug="batch-invoice-claude",
+        name="Batch invoice (Claude)",
+        instructions=profile.instructions,
+        schema=profile.schema,
+        default_model="anthropic/claude-haiku-4-5",
+    )
+    settings.LLM_BATCH_LIMITS = {
+        "openai": {"requests": 3, "bytes": 10_000_000},
+        "anthropic": {"requests": 100, "bytes": 10_000_000},
+    }
+    latest = list(ExtractionRun.objects.all())
+    # (the test queue runs each submission task at once)
+    extraction_runs_redo(runs=latest, provider_batch=True)  # the profile's gpt-4o-mini
+    extraction_runs_redo(runs=latest, profile=claude, provider_batch=True)
+    created = list(ExtractionBatch.objects.all())
+    jobs = sorted((b.provider, b.model, b.item_count) for b in created)
+    assert jobs == [
+        ("anthropic", "anthropic/claude-haiku-4-5", 4),
+        ("openai", MODEL, 1),
+        ("openai", MODEL, 3),  # OpenAI's limit here: 3 requests a job
+    ]
+    for batch in created:
+        assert set(batch.runs.values_list("requested_model", flat=True)) == {batch.model}
+    poll_until_done(django_capture_on_commit_callbacks)
+    assert set(ExtractionBatch.objects.values_list("status", flat=True)) == {"done"}
+    assert ExtractionRun.objects.filter(status="succeeded", batch__isnull=False).count() == 8
+
+
 def test_failed_and_expired_items_go_back_to_the_normal_queue(
     sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
 ):
