@@ -651,7 +651,7 @@ def test_an_e_invoice_answered_from_its_xml_takes_the_normal_path(
         document = make_document(user, path)
         document.embedded_invoice = embedded
         document.save(update_fields=["embedded_invoice"])
-        make_run(document, invoice, model=MODEL)
+        RunFactory(document=document, profile=invoice, model=MODEL)
     with django_capture_on_commit_callbacks(execute=True):
         out = reextract(invoice)
     assert "an e-invoice answered from its XML" in out
