@@ -136,6 +136,31 @@ def test_cancelling_the_run_stops_its_segments(user, direct_to_simulator, tmp_pa
     assert len(generations(direct_to_simulator)) < 11
 
 
+def test_a_cancel_through_the_service_stops_the_segments_not_yet_sent(
+    user, direct_to_simulator, tmp_path, monkeypatch
+):
+    """The real path: the run's lease reads cancel_requested from the database at each call's
+    checkpoint (no stub of the lease). The cancel comes once the first segment has answered."""
+    from extraction.services import attempts as attempts_module
+    from extraction.services.runs import extraction_run_cancel
+
+    statement(tmp_path / "statement.pdf", pages=95, per_page=1)  # 10 segments + other fields
+    direct_to_simulator.latency(0.3, provider="gemini", operation="generate")
+    real = attempts_module.AttemptRecorder.__call__
+
+    def record(self, attempt, **kwargs):
+        real(self, attempt, **kwargs)
+        if attempt.operation == "generate":  # (on the run's thread, as every database call)
+            extraction_run_cancel(run=ExtractionRun.objects.get(pk=self.run_id))
+
+    monkeypatch.setattr(attempts_module.AttemptRecorder, "__call__", record)
+    run = run_on(user, tmp_path / "statement.pdf")
+    assert (run.status, run.result) == (Status.CANCELLED, None)
+    # the calls in flight when it came end (as a single call would); no other one is sent
+    sent = len(generations(direct_to_simulator))
+    assert sent <= 4, sent  # EXTRACTION_SEGMENT_CONCURRENCY
+
+
 def small_models_profile(slug, segmenting):
     from extraction.services.profiles import extraction_profile_create
 
