@@ -1,6 +1,7 @@
 from datetime import UTC
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 
@@ -23,6 +24,24 @@ class UtcIsoDateTimeField(IsoDateTimeField):
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (also 1/0, True/False); absent or empty: no filter; anything else is a 400
+    naming the parameter, not a filter silently dropped (django-filter's BooleanFilter reads
+    `?needs_review=maybe` as "no filter" and lists everything)."""
+
+    KNOWN = ("true", "false", "1", "0")
+    widget = forms.TextInput  # the raw value: NullBooleanSelect turns an unknown one into None
+
+    def to_python(self, value):
+        if value not in (None, "") and str(value).lower() not in self.KNOWN:
+            raise ValidationError("Enter true or false.", code="invalid")
+        return super().to_python(value)
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class CreatedRangeFilterSet(django_filters.FilterSet):

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from extraction.api.filters import CreatedRangeFilterSet
+from extraction.api.filters import CreatedRangeFilterSet, StrictBooleanFilter
 from extraction.models import ExtractionRun, RunRoute
 
 
@@ -15,7 +15,7 @@ class ExtractionRunFilter(CreatedRangeFilterSet):
         method="filter_model", help_text="Requested model or model used."
     )
     route = django_filters.ChoiceFilter(choices=RunRoute.choices)
-    needs_review = django_filters.BooleanFilter(
+    needs_review = StrictBooleanFilter(
         help_text="true: runs with a value not found in the document, contradicted by its "
         "embedded e-invoice, or a failed check."
     )

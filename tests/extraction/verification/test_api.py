@@ -74,3 +74,7 @@ def test_list_has_the_counts_and_filters_needs_review(api, user, storage_dir):
     assert "evidence" not in everything[str(flagged.pk)]  # detail only
     assert list(listed("?needs_review=true")) == [str(flagged.pk)]
     assert list(listed("?needs_review=false")) == [str(clean.pk)]
+    assert list(listed("?needs_review=")) == list(everything)  # empty: no filter
+    refused = api.get("/api/extractions/?needs_review=maybe")  # not silently "no filter"
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {"needs_review": ["Enter true or false."]}
