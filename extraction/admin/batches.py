@@ -2,10 +2,12 @@
 --batch` or the re-extract form's "as a batch job", and moved on by the batch poll."""
 
 from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.html import format_html
 
-from extraction.models import ExtractionBatch
+from extraction.admin.display import simulated_badge
+from extraction.models import ExtractionBatch, ExtractionRun
 from extraction.services.batches import extraction_batch_cancel
 
 
@@ -23,6 +25,7 @@ class ExtractionBatchAdmin(admin.ModelAdmin):
         "savings_usd",
         "submitted_at",
         "finished_at",
+        "simulated_flag",
     ]
     list_filter = ["status", "provider", "model", "created_at"]
     search_fields = ["remote_id", "model"]
@@ -47,8 +50,19 @@ class ExtractionBatchAdmin(admin.ModelAdmin):
         "next_poll_at",
         "poll_count",
         "error_message",
+        "simulated_flag",
         "runs_link",
     ]
+
+    def get_queryset(self, request):
+        # a job the provider simulator answered (make run, tests) is labelled like its runs
+        simulated = ExtractionRun.objects.filter(batch=OuterRef("pk"), simulated=True)
+        return super().get_queryset(request).annotate(simulated=Exists(simulated))
+
+    @admin.display(description="simulated")
+    def simulated_flag(self, batch):
+        title = "This job was answered by the provider simulator"
+        return simulated_badge(batch, title) or "no"
 
     @admin.display(description="runs")
     def runs_link(self, batch):

@@ -17,13 +17,14 @@ def run_link(run) -> str:
     return format_html('<a href="{}">{}</a>', url, str(run.pk)[:8])
 
 
-def simulated_badge(run) -> str:
+def simulated_badge(run, title: str = "This result came from the provider simulator") -> str:
+    """The SIMULATED label of anything with a true `simulated` (a run; a batch job annotated)."""
     if not run.simulated:
         return ""
     return format_html(
         '<span class="simulated-badge" title="{}" style="background:#fb8c00;color:#fff;'
         'padding:1px 6px;border-radius:3px;font-weight:bold">SIMULATED</span>',
-        "This result came from the provider simulator, not from a real model.",
+        f"{title}, not from a real model.",
     )
 
 

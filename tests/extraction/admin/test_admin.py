@@ -423,3 +423,21 @@ def test_remote_copy_actions_need_their_own_permission(
     client.force_login(clerk)
     _action(client, "uploadedfile", "delete_remote_copy_action", [remote.pk], confirm="yes")
     assert fake_gateway.deleted == [remote.remote_id]
+
+
+def test_a_batch_job_the_simulator_answered_is_labelled_simulated(admin_client, staff, profile):
+    simulated = ExtractionBatch.objects.create(provider="gemini", model="gemini/gemini-2.5-flash")
+    real = ExtractionBatch.objects.create(provider="openai", model="openai/gpt-4o")
+    RunFactory(document=DocumentFactory(owner=staff), profile=profile, batch=simulated)
+    RunFactory(
+        document=DocumentFactory(owner=staff), profile=profile, batch=simulated, simulated=True
+    )
+    RunFactory(document=DocumentFactory(owner=staff), profile=profile, batch=real)
+    listing = admin_client.get(reverse("admin:extraction_extractionbatch_changelist"))
+    assert listing.content.decode().count(">SIMULATED</span>") == 1
+    page = admin_client.get(
+        reverse("admin:extraction_extractionbatch_change", args=[simulated.pk])
+    ).content.decode()
+    assert ">SIMULATED</span>" in page and "answered by the provider simulator" in page
+    page = admin_client.get(reverse("admin:extraction_extractionbatch_change", args=[real.pk]))
+    assert ">SIMULATED</span>" not in page.content.decode()
