@@ -109,7 +109,7 @@ def _prepare(runs, route: str, provider: str, model: str) -> None:
             seen.add(run.document_id)
             try:
                 _upload_one(run.document, gateway, plan_route)
-            except (LLMError, ApplicationError) as exc:
+            except (LLMError, ApplicationError, OSError) as exc:  # OSError: its file is gone
                 failed = runs.filter(document_id=run.document_id).values_list("pk", flat=True)
                 runs_requeue(run_ids=failed, reason=f"upload failed: {redact(str(exc))}")
 

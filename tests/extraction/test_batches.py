@@ -489,6 +489,23 @@ def test_runs_that_cannot_be_sent_as_a_batch_take_the_normal_path(
     assert len(enqueued) == 4
 
 
+def test_a_document_whose_file_is_gone_takes_the_normal_path_and_blocks_no_other(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    import os
+
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    os.unlink(documents[1].file.path)  # lost from storage before its first upload
+    with django_capture_on_commit_callbacks(execute=True):
+        out = reextract(profile)
+    assert "Sent 3 runs as 1 provider batch jobs" in out
+    assert "1 runs went to the normal queue instead" in out
+    gone = new_runs().get(document=documents[1])
+    assert (gone.status, gone.batch_id) == ("queued", None) and enqueued == [gone.pk]
+    assert ExtractionBatch.objects.get().item_count == 3
+
+
 def test_admin_cancels_the_runs_of_a_batch_job_and_the_poll_cancels_it_remotely(
     sim, admin_client, profile, documents, django_capture_on_commit_callbacks
 ):
