@@ -113,3 +113,6 @@ def test_devserver_announces_its_simulator_and_withdraws_it_when_stopped(cli):
         devserver.send_signal(signal.SIGINT)
         devserver.wait(60)
     assert not state.exists()
+    # the banner names pages that exist (/api/ itself is a 404: it names the API docs)
+    banner = devserver.stdout.read().decode()
+    assert f"Remorai at http://127.0.0.1:{port}/ (API docs /api/docs/, admin /admin/)" in banner

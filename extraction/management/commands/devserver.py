@@ -83,8 +83,8 @@ class Command(BaseCommand):
             self._start("web", ["runserver", options["addrport"], "--noreload"], env)
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Remorai at http://{options['addrport']}/ (API /api/, admin /admin/). "
-                    "Ctrl-C stops everything."
+                    f"Remorai at http://{options['addrport']}/ (API docs /api/docs/, admin "
+                    "/admin/). Ctrl-C stops everything."
                 )
             )
             self._watch()
