@@ -289,11 +289,23 @@ def test_a_job_ended_before_its_runs_were_cancelled_is_not_cancelled_but_ignored
     assert not ExtractionAttempt.objects.filter(run__in=new_runs()).exists()
 
 
-def test_batch_needs_the_file_transport(profile):
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--transport", "inline"], "--batch sends documents by file"),
+        (["--transport", "inline", "--dry-run"], "--batch sends documents by file"),
+        (["--model", "openai/no-such-model"], "Unknown model 'openai/no-such-model'"),
+    ],
+)
+def test_batch_with_bad_options_is_a_command_error_and_starts_nothing(
+    sim, profile, documents, args, message
+):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="inline"):
-        reextract(profile, "--transport", "inline")
+    with pytest.raises(CommandError, match=message):
+        reextract(profile, *args)
+    assert not new_runs().exists() and not ExtractionBatch.objects.exists()
+    assert not sim.requests(provider="openai")
 
 
 def test_admin_reextract_as_a_batch_job_and_the_batch_pages(
