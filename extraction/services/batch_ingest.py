@@ -193,20 +193,21 @@ def _ingest_answer(batch: ExtractionBatch, run_id: str, generation) -> bool:
     not a run of this job)."""
     if not ExtractionRun.objects.filter(pk=run_id, batch=batch).exists():
         return False  # not a run of this job (sent twice by two submissions: another job's)
-    outcome = extraction_run_execute(
-        run_id=run_id, answer=GivenAnswer(route=batch.route, generation=generation)
-    )
-    if outcome == "not_claimed":  # written already (a resumed ingestion), or cancelled
-        return False
     full, _ = model_cost_with_source(batch.model, generation.usage)
     paid = generation.cost_usd or Decimal(0)
-    _count(
-        batch,
-        succeeded_count=1,
-        cost_usd=paid,
-        savings_usd=(full - paid) if full is not None else Decimal(0),
+    counts = {
+        "succeeded_count": 1,
+        "cost_usd": paid,
+        "savings_usd": (full - paid) if full is not None else Decimal(0),
+    }
+    outcome = extraction_run_execute(
+        run_id=run_id,
+        answer=GivenAnswer(route=batch.route, generation=generation),
+        # counted in the run's own write: a worker killed right after it cannot lose the count
+        on_written=lambda fields: _count(batch, **counts),
     )
-    return True
+    # "not_claimed": written already (a resumed ingestion), or cancelled
+    return outcome not in ("not_claimed", "lease_lost")
 
 
 def _count(batch: ExtractionBatch, **increments) -> None:

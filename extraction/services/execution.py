@@ -51,11 +51,12 @@ def _failed(code: str, message: str, provider_code: str = "", **extra) -> dict:
     }
 
 
-def extraction_run_execute(*, run_id, answer=None) -> str:
+def extraction_run_execute(*, run_id, answer=None, on_written=None) -> str:
     """Execute a queued run once; returns what happened ("not_claimed", or the new status).
 
     `answer` (llm.service.GivenAnswer): a batched run's answer from its provider batch job — the
     run is claimed from "batched" and the answer stands for the first model call (#16).
+    `on_written(fields)` runs in the transaction that writes the run's outcome, if it is written.
     """
     status = Status.QUEUED if answer is None else Status.BATCHED
     # Through a database outage the claim waits (bounded) instead of consuming the task.
@@ -64,6 +65,7 @@ def extraction_run_execute(*, run_id, answer=None) -> str:
         logger.info("run %s: nothing to claim (duplicate or late delivery)", run_id)
         return "not_claimed"
     lease = Lease(run_id, token)
+    lease.with_write = on_written
     run = durable.retry_db(
         lambda: ExtractionRun.objects.select_related("document", "profile").get(pk=run_id),
         what="reading the claimed run",

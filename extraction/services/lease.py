@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.db import connection
@@ -32,6 +33,8 @@ class Lease:
         self._lock = threading.Lock()
         self.attempt: int | None = None  # the attempt count of this claim, once read
         self.held = durable.HeldAttempts(run_id)  # attempt rows the database was away for
+        # Called with the fields in the transaction that writes them (a batch job's counters).
+        self.with_write: Callable[[dict], None] | None = None
 
     def _mine(self):
         return ExtractionRun.objects.filter(
@@ -85,6 +88,8 @@ class Lease:
                 status=fields.get("status"),
                 needs_review=bool(fields.get("needs_review")),
             )
+            if self.with_write is not None:
+                self.with_write(fields)
 
         with self._lock:
             written = durable.terminal_write(

@@ -235,6 +235,32 @@ def test_a_killed_ingestion_resumes_without_writing_twice(
     assert ExtractionAttempt.objects.filter(run__in=new_runs()).count() == 4  # none twice
 
 
+def test_a_worker_killed_just_after_writing_an_answer_loses_none_of_the_jobs_counts(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    reextract(profile)
+    real = batch_ingest.extraction_run_execute
+    written = []
+
+    def killed_after_the_second_write(**kwargs):
+        outcome = real(**kwargs)
+        written.append(kwargs["run_id"])
+        if len(written) == 2:
+            raise KeyboardInterrupt("worker killed after the run's write")
+        return outcome
+
+    monkeypatch.setattr(batch_ingest, "extraction_run_execute", killed_after_the_second_write)
+    with pytest.raises(KeyboardInterrupt):
+        poll_until_done(django_capture_on_commit_callbacks)
+    monkeypatch.setattr(batch_ingest, "extraction_run_execute", real)
+    poll_until_done(django_capture_on_commit_callbacks)  # resumed
+    batch = ExtractionBatch.objects.get()
+    runs = new_runs()
+    assert (batch.status, batch.succeeded_count) == ("done", 4)
+    assert set(runs.values_list("status", flat=True)) == {"succeeded"}
+    assert batch.cost_usd == sum(run.cost_usd for run in runs)  # each answer counted once
+
+
 def test_cancelled_runs_are_ignored_and_an_all_cancelled_batch_is_cancelled_remotely(
     sim, profile, documents, django_capture_on_commit_callbacks
 ):
