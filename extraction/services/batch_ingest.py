@@ -185,7 +185,20 @@ def extraction_batch_ingest(*, batch: ExtractionBatch, state: llm_batches.BatchS
         next_poll_at=None,
         error_message=redact(state.detail)[:2000],
     )
+    _forget(job, batch)
     return True
+
+
+def _forget(job: llm_batches.BatchJob, batch: ExtractionBatch) -> None:
+    """Every answer is written: the job's files at the provider (its input, its results with
+    the extracted data) are deleted. Never fails the ingestion: a file left is logged, and
+    cleanup_files --orphaned finds it."""
+    try:
+        llm_batches.forget(job)
+    except LLMError as exc:
+        logger.warning(
+            "batch %s: its files at the provider were kept: %s", batch.pk, redact(str(exc))
+        )
 
 
 def _ingest_answer(batch: ExtractionBatch, run_id: str, generation) -> bool:

@@ -7,6 +7,7 @@ answered within 24 h at the batch price (the catalog's batch discount).
     state = poll(job)                      # running, ended, expired, failed, cancelled …
     for result in results(job): ...        # streamed: a Generation (batch-priced) or an LLMError
     cancel(job)
+    forget(job)                            # once ingested: its files deleted at the provider
 
 Through the official SDKs (direct), or OpenAI's through the LiteLLM proxy (proxy.py). Items
 reference their documents by remote file id (the caller uploads them first); nothing here knows
@@ -224,6 +225,15 @@ def cancel(job: BatchJob) -> None:
     gateway = _gateway(job.route, job.provider)
     with mapped_errors(job.provider):
         _backend(job.provider).cancel(gateway, job)
+
+
+def forget(job: BatchJob) -> None:
+    """Delete what a finished job keeps at the provider: its input file and its results (files
+    holding the extracted data; an Anthropic job itself). Raises LLMError when one cannot be
+    deleted (cleanup_files --orphaned finds a file left so)."""
+    gateway = _gateway(job.route, job.provider)
+    with mapped_errors(job.provider):
+        _backend(job.provider).forget(gateway, job)
 
 
 def results(job: BatchJob) -> Iterator[BatchResult]:

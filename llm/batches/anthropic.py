@@ -90,6 +90,10 @@ def rows(gateway, job: b.BatchJob) -> Iterator[b.Row]:
             yield b.Row(entry.custom_id, None, outcome=result.type)
 
 
+def forget(gateway, job: b.BatchJob) -> None:
+    gateway.client.messages.batches.delete(job.remote_id)  # its results with it (no files)
+
+
 def cancel(gateway, job: b.BatchJob) -> None:
     gateway.client.messages.batches.cancel(job.remote_id)
 

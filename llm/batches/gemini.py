@@ -83,6 +83,13 @@ def _row(entry: dict) -> b.Row:
     return b.Row(str(entry["key"]), int(error.get("code") or 500), {"error": error})
 
 
+def forget(gateway, job: b.BatchJob) -> None:
+    dest = gateway.client.batches.get(name=job.remote_id).dest
+    names = (job.input_file_id, dest.file_name if dest is not None else None)
+    for name in dict.fromkeys(filter(None, names)):
+        gateway.client.files.delete(name=name)
+
+
 def cancel(gateway, job: b.BatchJob) -> None:
     gateway.client.batches.cancel(name=job.remote_id)
 

@@ -88,6 +88,13 @@ def _row(entry: dict) -> b.Row:
     return b.Row(entry["custom_id"], None, outcome=code or "failed")
 
 
+def forget(gateway, job: b.BatchJob) -> None:
+    batch = gateway.client.batches.retrieve(job.remote_id)
+    ids = (job.input_file_id or batch.input_file_id, batch.output_file_id, batch.error_file_id)
+    for file_id in dict.fromkeys(filter(None, ids)):
+        gateway.client.files.delete(file_id)
+
+
 def cancel(gateway, job: b.BatchJob) -> None:
     gateway.client.batches.cancel(job.remote_id)
 

@@ -732,3 +732,20 @@ def test_an_e_invoice_answered_from_its_xml_takes_the_normal_path(
     assert enqueued == [e_invoice.pk]
     # only the plain document was uploaded for the job
     assert list(UploadedFile.objects.values_list("document_id", flat=True)) == [plain.document_id]
+
+
+@pytest.mark.parametrize("provider", sorted(BATCH_MODELS))
+def test_a_collected_job_leaves_nothing_at_its_provider(
+    sim, profile, documents, django_capture_on_commit_callbacks, provider
+):
+    """Once its answers are written, a job's input and result files (the extracted data) are
+    deleted at the provider — cleanup_files --orphaned found them after every batch; an
+    Anthropic job (no files) is deleted itself. The documents' own copies stay for reuse."""
+    reextract(profile, "--model", BATCH_MODELS[provider])
+    poll_until_done(django_capture_on_commit_callbacks)
+    assert ExtractionBatch.objects.get().status == "done"
+    assert set(new_runs().values_list("status", flat=True)) == {"succeeded"}
+    kept = [f["filename"] for f in sim.files() if f["provider"] == provider and not f["gone"]]
+    assert sorted(kept) == sorted(f"invoice-{n}.pdf" for n in range(4))
+    if provider == "anthropic":
+        assert len(sim.requests(provider="anthropic", operation="batch_delete")) == 1

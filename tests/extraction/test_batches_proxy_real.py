@@ -50,3 +50,6 @@ def test_reextract_batch_through_the_proxy(
     ) == {"proxy"}
     assert len(sim.requests(provider="openai", operation="batch_create")) == 1
     assert not sim.requests(provider="openai", operation="generate")
+    # the job's input and output files are deleted through the proxy once collected
+    kept = [f["filename"] for f in sim.files() if f["provider"] == "openai" and not f["gone"]]
+    assert sorted(kept) == sorted(f"invoice-{n}.pdf" for n in range(4))
