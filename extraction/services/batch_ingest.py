@@ -101,10 +101,9 @@ def _give_up(batch: ExtractionBatch, reason: str) -> None:
     """The job cannot be collected: its waiting runs go back to the normal queue."""
     logger.warning("batch %s given up (%s); its runs go back to the queue", batch.pk, reason)
     waiting = batch.runs.filter(status=ExtractionRun.Status.BATCHED).values_list("pk", flat=True)
-    requeued = runs_requeue(run_ids=waiting, batch=batch, reason=reason)
+    runs_requeue(run_ids=waiting, batch=batch, reason=reason)
     ExtractionBatch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.FAILED,
-        requeued_count=F("requeued_count") + requeued,
         finished_at=timezone.now(),
         next_poll_at=None,
         error_message=reason[:2000],
@@ -168,17 +167,14 @@ def extraction_batch_ingest(*, batch: ExtractionBatch, state: llm_batches.BatchS
         else:
             reason = f"batch item failed: {result.error.code}"
             worked = runs_requeue(run_ids=[result.key], batch=batch, reason=reason)
-            if worked:
-                _count(batch, requeued_count=1)
         if worked and time.monotonic() > stop_at:  # (items done before are skipped quickly)
             ExtractionBatch.objects.filter(pk=batch.pk).update(next_poll_at=timezone.now())
             logger.info("batch %s: ingestion pass out of time; resumed at the next poll", batch.pk)
             return False
     left = batch.runs.filter(status=ExtractionRun.Status.BATCHED).values_list("pk", flat=True)
-    requeued = runs_requeue(run_ids=left, batch=batch, reason=f"batch {state.status}")
+    runs_requeue(run_ids=left, batch=batch, reason=f"batch {state.status}")
     ExtractionBatch.objects.filter(pk=batch.pk).update(
         status=FINAL[state.status],
-        requeued_count=F("requeued_count") + requeued,
         # answers ignored: their runs were cancelled while they waited
         ignored_count=batch.runs.filter(status=ExtractionRun.Status.CANCELLED).count(),
         finished_at=timezone.now(),

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from extraction import conf, queue, segmenting
@@ -49,7 +49,8 @@ def waiting_runs(run_ids=None):
 
 def runs_requeue(*, run_ids, batch: ExtractionBatch | None = None, reason: str = "") -> int:
     """Batched runs back to the normal queue (their tasks enqueued after commit); a run no
-    longer batched (cancelled, already answered) is left alone. Returns how many went back."""
+    longer batched (cancelled, already answered) is left alone. Returns how many went back,
+    counted in `batch`'s requeued_count in the same transaction."""
     runs = ExtractionRun.objects.filter(pk__in=list(run_ids), status=Status.BATCHED)
     if batch is not None:
         runs = runs.filter(batch=batch)
@@ -58,6 +59,10 @@ def runs_requeue(*, run_ids, batch: ExtractionBatch | None = None, reason: str =
         ExtractionRun.objects.filter(pk__in=moved).update(
             status=Status.QUEUED, queued_at=timezone.now()
         )
+        if batch is not None and moved:
+            ExtractionBatch.objects.filter(pk=batch.pk).update(
+                requeued_count=F("requeued_count") + len(moved)
+            )
         transaction.on_commit(lambda: [queue.enqueue_task(pk) for pk in moved])
     if moved:
         logger.info("%d batched runs back to the normal queue: %s", len(moved), reason)

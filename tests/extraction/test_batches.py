@@ -261,6 +261,30 @@ def test_a_worker_killed_just_after_writing_an_answer_loses_none_of_the_jobs_cou
     assert batch.cost_usd == sum(run.cost_usd for run in runs)  # each answer counted once
 
 
+def test_a_worker_killed_just_after_requeueing_a_failed_item_still_counts_it(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("extraction.queue.enqueue_task", lambda pk: None)
+    reextract(profile)
+    batch = ExtractionBatch.objects.get()
+    failing = str(batch.runs.order_by("pk").first().pk)
+    sim.batches(fail_ids=[failing], fail_status=500)
+    real = batch_ingest.runs_requeue
+
+    def killed_after_it(**kwargs):
+        real(**kwargs)
+        raise KeyboardInterrupt("worker killed after the failed item went back")
+
+    monkeypatch.setattr(batch_ingest, "runs_requeue", killed_after_it)
+    with pytest.raises(KeyboardInterrupt):
+        poll_until_done(django_capture_on_commit_callbacks)
+    assert ExtractionRun.objects.get(pk=failing).status == "queued"
+    monkeypatch.setattr(batch_ingest, "runs_requeue", real)
+    poll_until_done(django_capture_on_commit_callbacks)  # resumed
+    batch.refresh_from_db()
+    assert (batch.status, batch.succeeded_count, batch.requeued_count) == ("done", 3, 1)
+
+
 def test_cancelled_runs_are_ignored_and_an_all_cancelled_batch_is_cancelled_remotely(
     sim, profile, documents, django_capture_on_commit_callbacks
 ):
