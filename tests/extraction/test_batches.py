@@ -773,3 +773,18 @@ def test_a_collected_job_leaves_nothing_at_its_provider(
     assert sorted(kept) == sorted(f"invoice-{n}.pdf" for n in range(4))
     if provider == "anthropic":
         assert len(sim.requests(provider="anthropic", operation="batch_delete")) == 1
+
+
+@pytest.mark.parametrize("model", sorted(BATCH_MODELS.values()))
+def test_an_answer_cut_in_the_batch_fails_its_run_as_output_truncated(
+    sim, profile, documents, django_capture_on_commit_callbacks, model
+):
+    provider = model.partition("/")[0]
+    sim.fault("truncated", provider=provider, operation="batch_item", count=1)
+    reextract(profile, "--model", model, "--document", str(documents[0].pk))
+    poll_until_done(django_capture_on_commit_callbacks)
+    run = new_runs().get()
+    assert (run.status, run.error_code) == ("failed", "output_truncated"), run.error_message
+    assert run.result is None
+    [attempt] = run.attempts.all()  # the batch's answer, never accepted, priced at the batch
+    assert (attempt.outcome, attempt.error_code) == ("invalid_output", "output_truncated")
