@@ -788,3 +788,21 @@ def test_an_answer_cut_in_the_batch_fails_its_run_as_output_truncated(
     assert run.result is None
     [attempt] = run.attempts.all()  # the batch's answer, never accepted, priced at the batch
     assert (attempt.outcome, attempt.error_code) == ("invalid_output", "output_truncated")
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_every_run_of_an_expired_job_goes_back_to_the_queue_on_each_provider(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch, provider
+):
+    # (Gemini lists no item of an expired job: its runs go back as the ones left batched)
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    sim.batches(expire=True)
+    reextract(profile, "--model", BATCH_MODELS[provider])
+    poll_until_done(django_capture_on_commit_callbacks)
+    batch = ExtractionBatch.objects.get()
+    assert (batch.provider, batch.status, batch.requeued_count) == (provider, "expired", 4)
+    assert set(new_runs().values_list("status", flat=True)) == {"queued"}
+    assert sorted(map(str, enqueued)) == sorted(
+        str(pk) for pk in new_runs().values_list("pk", flat=True)
+    )
