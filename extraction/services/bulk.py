@@ -217,16 +217,17 @@ def _insert(rows: list[tuple], snapshot: dict, summary: ReextractSummary, *, enq
         summary.run_ids.extend(inserted)
 
 
-def reextract_progress(*, profile: ExtractionProfile, since: datetime, trigger: str) -> dict:
-    """Counts by status of the runs a bulk re-extraction created (for --wait)."""
+def reextract_progress(
+    *, profile: ExtractionProfile, since: datetime, trigger: str, simulated: bool | None = None
+) -> dict:
+    """Counts by status of the runs a bulk re-extraction created (for --wait); `simulated`:
+    only those the provider simulator answered (True) or not (False)."""
     from django.db.models import Count
 
-    rows = (
-        ExtractionRun.objects.filter(
-            profile=profile, trigger=trigger, created_at__gte=since, redo_of__isnull=False
-        )
-        .values("status")
-        .annotate(n=Count("id"))
-        .order_by()
+    runs = ExtractionRun.objects.filter(
+        profile=profile, trigger=trigger, created_at__gte=since, redo_of__isnull=False
     )
+    if simulated is not None:
+        runs = runs.filter(simulated=simulated)
+    rows = runs.values("status").annotate(n=Count("id")).order_by()
     return {row["status"]: row["n"] for row in rows}

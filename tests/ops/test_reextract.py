@@ -102,8 +102,10 @@ def test_dry_run_prints_the_count_and_a_sample_and_enqueues_nothing(history, pro
 def test_reextract_wait_follows_runs_to_completion(history, profile, monkeypatch):
     def finish_at_once(run_id):
         ExtractionRun.objects.filter(pk=run_id).update(
-            status="succeeded", finished_at=timezone.now()
+            status="succeeded", finished_at=timezone.now(), simulated=simulated
         )
+
+    simulated = False
 
     monkeypatch.setattr("extraction.queue.enqueue_task", finish_at_once)
     out = _call(
@@ -117,6 +119,11 @@ def test_reextract_wait_follows_runs_to_completion(history, profile, monkeypatch
         "20",
     )
     assert "Finished: 1 succeeded, 0 failed, 0 cancelled." in out
+    assert "SIMULATED" not in out
+    # answered by the provider simulator (make run): the summary says so
+    simulated = True
+    out = _call("--profile", profile.slug, "--wait", "--poll", "0.01", "--timeout", "20")
+    assert "SIMULATED: 3 of these runs were answered by the provider simulator" in out
 
 
 def test_reextract_enqueues_real_queue_tasks(

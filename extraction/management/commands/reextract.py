@@ -232,3 +232,13 @@ class Command(BaseCommand):
                 time.sleep(poll)
         summary_line = ", ".join(f"{counts.get(s, 0)} {s}" for s in done_statuses)
         self.stdout.write(f"Finished: {summary_line}.")
+        simulated = sum(
+            reextract_progress(
+                profile=profile, since=since, trigger=Trigger.COMMAND, simulated=True
+            ).values()
+        )
+        if simulated:
+            self.stdout.write(
+                f"SIMULATED: {simulated} of these runs were answered by the provider simulator, "
+                "not by a real model."
+            )
