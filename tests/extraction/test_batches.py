@@ -806,3 +806,22 @@ def test_every_run_of_an_expired_job_goes_back_to_the_queue_on_each_provider(
     assert sorted(map(str, enqueued)) == sorted(
         str(pk) for pk in new_runs().values_list("pk", flat=True)
     )
+
+
+def test_an_unfinished_job_is_polled_with_back_off(sim, profile, documents):
+    sim.batches(delay=3600)
+    reextract(profile)
+    batch = ExtractionBatch.objects.get()
+    assert batch.next_poll_at - batch.submitted_at == timedelta(seconds=30)
+    batch_ingest.extraction_batches_poll()  # not due yet: the provider is not asked
+    assert not sim.requests(provider="openai", operation="batch_get")
+    delays = []
+    for _ in range(7):
+        ExtractionBatch.objects.update(next_poll_at=timezone.now())  # its time has come
+        before = timezone.now()
+        batch_ingest.extraction_batches_poll()
+        batch.refresh_from_db()
+        delays.append(round((batch.next_poll_at - before).total_seconds()))
+    assert delays == [30, 60, 120, 300, 600, 900, 900]
+    assert (batch.status, batch.poll_count) == ("running", 7)
+    assert len(sim.requests(provider="openai", operation="batch_get")) == 7
