@@ -68,7 +68,8 @@ def extraction_batches_poll() -> dict:
     every due batch is looked at. Returns counts for the task log."""
     stranded = waiting_runs().filter(queued_at__lt=timezone.now() - STRANDED_AFTER)
     if stranded.exists():
-        extraction_batches_submit(run_ids=stranded.values_list("pk", flat=True))
+        # (not waiting for a submission running meanwhile: the next pass sends them)
+        extraction_batches_submit(run_ids=stranded.values_list("pk", flat=True), wait=0)
     # A job row its submission never confirmed (the worker died before the provider's answer):
     # nothing will ever poll it, so its runs go back to the normal queue.
     unconfirmed = ExtractionBatch.objects.filter(

@@ -10,9 +10,12 @@ was not created go back to the normal queue (or are picked up again by the next 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -39,6 +42,11 @@ PAGE = 500
 # First look at a new job after this long; then the back-off of batch_ingest.next_poll_delay.
 FIRST_POLL = timedelta(seconds=30)
 BATCH_WINDOW = timedelta(hours=24)  # the providers' completion window
+# One submission at a time (two at once would both send the runs neither has marked yet, each
+# paid twice). A submitter killed while holding the lock frees it after LOCK_SECONDS.
+SUBMIT_LOCK = "extraction:batch-submission"
+LOCK_SECONDS = 15 * 60
+LOCK_WAIT_SECONDS = 60
 
 
 def waiting_runs(run_ids=None):
@@ -181,9 +189,39 @@ def _items(runs, route: str, provider: str, model: str) -> Iterator[llm_batches.
             yield llm_batches.BatchItem(key=str(run.pk), request=request)
 
 
-def extraction_batches_submit(*, run_ids=None) -> list[ExtractionBatch]:
+def extraction_batches_submit(*, run_ids=None, wait=None) -> list[ExtractionBatch]:
     """Send the waiting batched runs (those of `run_ids`, else all) as provider batch jobs:
-    one or more per requested model. Returns the batches created."""
+    one or more per requested model. Returns the batches created. While another submission
+    runs, this one waits for it up to `wait` seconds (LOCK_WAIT_SECONDS), then leaves the runs
+    waiting (the batch poll sends runs left waiting, STRANDED_AFTER)."""
+    token = _lock(LOCK_WAIT_SECONDS if wait is None else wait)
+    if token is None:
+        logger.info("another batch submission is running: these runs wait for the next one")
+        return []
+    try:
+        return _submit(run_ids)
+    finally:
+        if token and cache.get(SUBMIT_LOCK) == token:
+            cache.delete(SUBMIT_LOCK)
+
+
+def _lock(wait: float) -> str | None:
+    """The submission lock's token (None: still held by another after `wait` seconds; "": the
+    shared cache is unreachable, so go on unguarded rather than not at all)."""
+    token, deadline = uuid.uuid4().hex, time.monotonic() + wait
+    while True:
+        try:
+            if cache.add(SUBMIT_LOCK, token, timeout=LOCK_SECONDS):
+                return token
+        except Exception:  # noqa: BLE001 - DatabaseError, a Redis error: the cache is away
+            logger.warning("batch submission lock unavailable (its cache is unreachable)")
+            return ""
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.5)
+
+
+def _submit(run_ids) -> list[ExtractionBatch]:
     created = []
     models = waiting_runs(run_ids).values_list("requested_model", flat=True).distinct()
     for model in sorted(set(models)):

@@ -825,3 +825,31 @@ def test_an_unfinished_job_is_polled_with_back_off(sim, profile, documents):
     assert delays == [30, 60, 120, 300, 600, 900, 900]
     assert (batch.status, batch.poll_count) == ("running", 7)
     assert len(sim.requests(provider="openai", operation="batch_get")) == 7
+
+
+def test_one_batch_submission_at_a_time(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Two submissions at once would both send the runs neither has marked yet (each paid
+    twice): while one holds the lock, another waits for it, then leaves its runs waiting."""
+    from django.core.cache import cache
+
+    from extraction.services import batches as batch_service
+
+    monkeypatch.setattr(batch_service, "LOCK_WAIT_SECONDS", 0.2)
+    assert cache.add(batch_service.SUBMIT_LOCK, "another submitter", timeout=60)
+    out = reextract(profile)
+    assert "Sent 0 runs as 0 provider batch jobs" in out
+    assert "4 runs wait for the next submission" in out and "normal queue" not in out
+    assert not ExtractionBatch.objects.exists() and not sim.requests(provider="openai")
+    assert set(new_runs().values_list("status", "batch_id").distinct()) == {("batched", None)}
+    assert cache.get(batch_service.SUBMIT_LOCK) == "another submitter"  # not ours to free
+
+    cache.delete(batch_service.SUBMIT_LOCK)  # that submission ended
+    ExtractionRun.objects.filter(status="batched").update(
+        queued_at=timezone.now() - timedelta(minutes=11)
+    )
+    poll_until_done(django_capture_on_commit_callbacks)  # the schedule sends them, once
+    assert ExtractionBatch.objects.get().item_count == 4
+    assert set(new_runs().values_list("status", flat=True)) == {"succeeded"}
+    assert cache.get(batch_service.SUBMIT_LOCK) is None  # freed after the submission

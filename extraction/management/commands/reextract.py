@@ -199,11 +199,22 @@ class Command(BaseCommand):
             f"Sent {sent} runs as {len(jobs)} provider batch jobs (half the price; the answers "
             "come within 24 h, collected by the poll-provider-batches schedule)."
         )
-        if summary.created > sent:
+        waiting = ExtractionRun.objects.filter(
+            status=ExtractionRun.Status.BATCHED,
+            batch__isnull=True,
+            trigger=Trigger.COMMAND,
+            queued_at__gte=summary.started_at,
+        ).count()
+        if waiting:
             self.stdout.write(
-                f"{summary.created - sent} runs went to the normal queue instead (a long document "
-                "answered in segments, an e-invoice answered from its XML, an upload that "
-                "failed, a job the provider refused)."
+                f"{waiting} runs wait for the next submission (another one was running): the "
+                "poll-provider-batches schedule sends them within minutes."
+            )
+        if summary.created > sent + waiting:
+            self.stdout.write(
+                f"{summary.created - sent - waiting} runs went to the normal queue instead (a "
+                "long document answered in segments, an e-invoice answered from its XML, an "
+                "upload that failed, a job the provider refused)."
             )
         for batch in summary.batches:
             self.stdout.write(
