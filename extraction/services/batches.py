@@ -30,7 +30,7 @@ from llm import policy
 from llm.catalog import get_model
 from llm.errors import LLMError
 from llm.gateways import get_gateway
-from llm.routing import Route
+from llm.routing import Route, fits
 from llm.types import GenerationRequest, RemoteFile
 from remorai.errors import ApplicationError
 from remorai.logging import redact
@@ -95,21 +95,18 @@ def _pages(runs, *fields: str) -> Iterator[list[ExtractionRun]]:
 
 def _prepare(runs, route: str, provider: str, model: str) -> None:
     """Every document of `runs` gets a live remote copy at (route, provider); a run whose
-    document cannot be uploaded, that its profile answers in segments (a long document, #14),
-    or that its document's embedded e-invoice answers (no provider call, no cost) goes back to
-    the normal queue instead."""
+    document cannot be uploaded, or that one call of the job's model cannot answer (see
+    _elsewhere), goes back to the normal queue instead."""
     gateway = get_gateway(route, provider)
     plan_route = Route(route=route, provider=provider, model=model, gateway=gateway.name)
     held = _lasting(UploadedFile.objects.filter(route=route, provider=provider))
+    spec = get_model(model)
     fields = ("segmenting", "schema", "source", "profile__slug", "document__page_count")
-    for page in _pages(runs, *fields, "document__embedded_invoice"):
-        embedded = [r.pk for r in page if answers_from_xml(r)]
-        if embedded:
-            runs_requeue(run_ids=embedded, reason="answered from the embedded e-invoice")
-        segmented = [r.pk for r in page if r.pk not in embedded and _in_segments(r)]
-        if segmented:
-            runs_requeue(run_ids=segmented, reason="answered in segments: the normal path")
-        elsewhere = {*embedded, *segmented}
+    for page in _pages(runs, *fields, "document__size_bytes", "document__embedded_invoice"):
+        elsewhere = {r.pk: why for r in page if (why := _elsewhere(r, spec))}
+        for reason in sorted(set(elsewhere.values())):
+            moved = [pk for pk, why in elsewhere.items() if why == reason]
+            runs_requeue(run_ids=moved, reason=reason)
         # one query a page for the documents already held (a re-extraction: most of them)
         seen = set(
             held.filter(document_id__in={r.document_id for r in page}).values_list(
@@ -125,6 +122,19 @@ def _prepare(runs, route: str, provider: str, model: str) -> None:
             except (LLMError, ApplicationError, OSError) as exc:  # OSError: its file is gone
                 failed = runs.filter(document_id=run.document_id).values_list("pk", flat=True)
                 runs_requeue(run_ids=failed, reason=f"upload failed: {redact(str(exc))}")
+
+
+def _elsewhere(run: ExtractionRun, spec) -> str:
+    """Why `run` takes the normal path rather than one item of a batch job ("": it does not)."""
+    if answers_from_xml(run):  # no provider call, no cost
+        return "answered from the embedded e-invoice"
+    if _in_segments(run):  # a long document (#14)
+        return "answered in segments: the normal path"
+    document = run.document
+    if not fits(spec, page_count=document.page_count, size_bytes=document.size_bytes):
+        # the provider would reject the item when the job ends (up to 24 h later)
+        return f"over {spec.name}'s page or byte limits: the normal path (map-reduce, fallbacks)"
+    return ""
 
 
 def _in_segments(run: ExtractionRun) -> bool:

@@ -853,3 +853,35 @@ def test_one_batch_submission_at_a_time(
     assert ExtractionBatch.objects.get().item_count == 4
     assert set(new_runs().values_list("status", flat=True)) == {"succeeded"}
     assert cache.get(batch_service.SUBMIT_LOCK) is None  # freed after the submission
+
+
+def test_a_document_over_the_models_limits_takes_the_normal_path(
+    sim,
+    user,
+    profile,
+    documents,
+    tmp_path,
+    settings,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """The provider would reject it only when the job ends (up to 24 h later); the normal path
+    answers it now (map-reduce, fallback models, or document_too_large_for_models)."""
+    from llm.catalog import invalidate
+
+    enqueued = []
+    monkeypatch.setattr("extraction.queue.enqueue_task", enqueued.append)
+    settings.LLM_MODELS_JSON = {MODEL: {"max_pages": 2}}
+    invalidate()
+    path = tmp_path / "long.pdf"
+    write_text_pdf(path, [["Invoice number: INV-LONG"], ["Amount: 1.00"], ["Currency: EUR"]])
+    long_document = make_document(user, path)
+    RunFactory(document=long_document, profile=profile, model=MODEL)
+    with django_capture_on_commit_callbacks(execute=True):
+        out = reextract(profile)
+    assert "1 runs went to the normal queue instead" in out
+    assert ExtractionBatch.objects.get().item_count == 4  # the four one-page invoices
+    long_run = new_runs().get(document=long_document)
+    assert (long_run.status, long_run.batch_id) == ("queued", None)
+    assert enqueued == [long_run.pk]
+    assert not UploadedFile.objects.filter(document=long_document).exists()  # not uploaded

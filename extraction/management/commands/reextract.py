@@ -213,8 +213,8 @@ class Command(BaseCommand):
         if summary.created > sent + waiting:
             self.stdout.write(
                 f"{summary.created - sent - waiting} runs went to the normal queue instead (a "
-                "long document answered in segments, an e-invoice answered from its XML, an "
-                "upload that failed, a job the provider refused)."
+                "long document answered in segments or over the model's limits, an e-invoice "
+                "answered from its XML, an upload that failed, a job the provider refused)."
             )
         for batch in summary.batches:
             self.stdout.write(
