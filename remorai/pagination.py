@@ -2,12 +2,20 @@ from django.core.paginator import InvalidPage
 from django.core.paginator import Paginator as DjangoPaginator
 from django.utils.functional import cached_property
 from rest_framework import pagination
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        """DRF's, but `?page_size=abc` is a 400 naming the parameter instead of the default page
+        size given without a word (a larger number is still capped at max_page_size)."""
+        value = request.query_params.get(self.page_size_query_param, "")
+        if value.strip() and not value.strip().lstrip("+-").isdigit():
+            raise ValidationError({self.page_size_query_param: ["Enter a whole number."]})
+        return super().get_page_size(request)
 
 
 class CappedCountPaginator(DjangoPaginator):

@@ -293,6 +293,13 @@ def test_list_is_newest_first_and_paginated_with_page_size(api, user):
     assert set(body["results"][0]) == FIELDS
     second = api.get(body["next"]).json()
     assert [item["id"] for item in second["results"]] == [str(documents[2].id)]
+    assert len(api.get(LIST_URL, {"page_size": 999}).json()["results"]) == 3  # capped at 200
+    for wrong in ("abc", "2.5"):  # not silently the default page size
+        refused = api.get(LIST_URL, {"page_size": wrong})
+        assert refused.status_code == 400
+        assert refused.json()["errors"] == {"page_size": ["Enter a whole number."]}
+    refused = api.get("/api/extractions/", {"page_size": "ten"})  # the capped-count pages too
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid"
 
 
 def test_list_filters_by_name_and_created_range(api, user):

@@ -26,8 +26,8 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 # Input-strictness heuristics, not conformance: a schema-valid upload of random bytes is not a
-# PDF (415 by design), a random id is someone else's or nobody's (404), and DRF's pagination
-# falls back to the default page size for an unparseable page_size (lenient by design).
+# PDF (415 by design), a random id is someone else's or nobody's (404), and a page_size over
+# the maximum (or under 1) is capped to it or the default, not refused (lenient by design).
 NOT_CHECKED = [positive_data_acceptance, negative_data_rejection]
 
 
