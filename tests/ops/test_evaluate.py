@@ -248,6 +248,17 @@ def test_evaluate_labels_simulated_runs(user, profile):
         "--candidate-model", "b/two", stdout=out,
     )  # fmt: skip
     assert "SIMULATED: 1 of the scored runs" in out.getvalue()
+    alone = DocumentFactory(owner=user, original_name="alone.pdf")  # no candidate run
+    RunFactory(document=alone, profile=profile, model="a/one", result={"amount": 2})
+    out = io.StringIO()
+    call_command(
+        "evaluate", "--profile", profile.slug, "--baseline-model", "a/one",
+        "--candidate-model", "b/two", stdout=out,
+    )  # fmt: skip
+    assert f"A baseline run but no succeeded candidate run: alone.pdf ({alone.pk})" in (
+        out.getvalue()
+    )
+    assert "Not matched to a document" not in out.getvalue()  # that is for truth files
     assert _json("--profile", profile.slug, "--baseline-model", "a/one",
                  "--candidate-model", "b/two")["simulated_runs"] == 1  # fmt: skip
 

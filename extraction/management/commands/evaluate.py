@@ -36,6 +36,9 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+UNMATCHED = {"baseline-candidate": "A baseline run but no succeeded candidate run"}
+
+
 class Command(BaseCommand):
     help = (
         "Score a profile's extraction results field by field: against ground-truth files "
@@ -190,7 +193,9 @@ class Command(BaseCommand):
         if result.missing_runs:
             out.write(f"No succeeded run for: {', '.join(result.missing_runs)}")
         if result.unmatched:
-            out.write(f"Not matched to a document: {', '.join(result.unmatched)}")
+            # truth files without a document; with a baseline, its documents the candidate lacks
+            label = UNMATCHED.get(result.mode, "Not matched to a document")
+            out.write(f"{label}: {', '.join(result.unmatched)}")
         if result.ignored_truth_keys:
             keys = ", ".join(f"{k} ({n})" for k, n in result.ignored_truth_keys.items())
             out.write(
