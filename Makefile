@@ -24,10 +24,12 @@ venv: $(STAMP)
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
-# The whole service: web + queue worker + provider simulator (Ctrl-C stops all three).
+# The whole service: web + queue worker + provider simulator (Ctrl-C stops all three);
+# `make run RUN_ADDR=127.0.0.1:8001` when 8000 is taken.
+RUN_ADDR ?= 127.0.0.1:8000
 run: migrate
 	$(PY) manage.py ensure_local_admin
-	$(PY) manage.py devserver 127.0.0.1:8000
+	$(PY) manage.py devserver $(RUN_ADDR)
 
 # Re-pin requirements*.txt and deploy/requirements.txt, with hashes, from their .in files (uv).
 LOCK = $(CURDIR)/$(VENV)/bin/uv pip compile -q --universal --python-version 3.11 --generate-hashes

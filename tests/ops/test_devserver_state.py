@@ -116,3 +116,26 @@ def test_devserver_announces_its_simulator_and_withdraws_it_when_stopped(cli):
     # the banner names pages that exist (/api/ itself is a 404: it names the API docs)
     banner = devserver.stdout.read().decode()
     assert f"Remorai at http://127.0.0.1:{port}/ (API docs /api/docs/, admin /admin/)" in banner
+
+
+def test_devserver_on_a_taken_address_says_so_before_starting_anything(monkeypatch):
+    """A second `make run` (or anything on port 8000) used to start the simulator and the
+    worker, print 'Remorai at http://…' and only then fail in runserver."""
+    from django.core.management import CommandError, call_command
+
+    from extraction.management.commands import devserver
+
+    def started(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(devserver.Command, "_start_simulator", started)
+    monkeypatch.setattr(devserver.Command, "_start", started)
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        addrport = f"127.0.0.1:{taken.getsockname()[1]}"
+        with pytest.raises(CommandError, match="is already in use") as refused:
+            call_command("devserver", addrport)
+    assert f"{addrport} is already in use" in str(refused.value)
+    assert "make run RUN_ADDR=127.0.0.1:8001" in str(refused.value)

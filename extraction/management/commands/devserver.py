@@ -41,6 +41,20 @@ def free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
+def address_in_use(addrport: str) -> bool:
+    """Whether runserver could not listen on `addrport` ("host:port" or a port)."""
+    host, _, port = addrport.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as runserver does
+        try:
+            sock.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
+
+
 def simulated_environment(environ: dict, simulator_url: str) -> tuple[dict, list[str]]:
     """The children's environment: providers without a real key go to the simulator."""
     env = dict(environ)
@@ -68,6 +82,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if address_in_use(options["addrport"]):  # before anything starts
+            raise CommandError(
+                f"{options['addrport']} is already in use (another `make run`?): stop it, or "
+                "choose another address: `make run RUN_ADDR=127.0.0.1:8001` (or `manage.py "
+                "devserver 127.0.0.1:8001`)."
+            )
         self.children: list[tuple[str, subprocess.Popen]] = []
         # Ctrl-C even when started with SIGINT ignored (a background job of a script).
         signal.signal(signal.SIGINT, signal.default_int_handler)
