@@ -28,7 +28,7 @@ migrate: venv
 # `make run RUN_ADDR=127.0.0.1:8001` when 8000 is taken.
 RUN_ADDR ?= 127.0.0.1:8000
 run: migrate
-	$(PY) manage.py ensure_local_admin
+	$(PY) manage.py ensure_local_admin --address $(RUN_ADDR)
 	$(PY) manage.py devserver $(RUN_ADDR)
 
 # Re-pin requirements*.txt and deploy/requirements.txt, with hashes, from their .in files (uv).

@@ -42,8 +42,9 @@ def test_reset_gives_a_new_password_and_token(cli):
     assert "were shown when it was created" in second.stdout
     assert "ensure_local_admin --reset" in second.stdout
 
-    reset = cli.run("ensure_local_admin", "--reset")
+    reset = cli.run("ensure_local_admin", "--reset", "--address", "127.0.0.1:8001")
     assert reset.returncode == 0, reset.stderr
+    assert "admin:     http://127.0.0.1:8001/admin/" in reset.stdout  # make run RUN_ADDR=…
     password, token = credentials(reset.stdout)
     assert (password, token) != (old_password, old_token) and token != old_token
     assert can_sign_in(cli, password) and not can_sign_in(cli, old_password)

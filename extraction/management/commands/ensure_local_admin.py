@@ -29,12 +29,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
         parser.add_argument(
+            "--address",
+            default="127.0.0.1:8000",
+            help="where the service runs, for the admin link printed (make run: RUN_ADDR)",
+        )
+        parser.add_argument(
             "--reset",
             action="store_true",
             help="new password and API token for the local admin (lost credentials)",
         )
 
-    def handle(self, *args, username, reset, **options):
+    def handle(self, *args, username, reset, address, **options):
+        self.address = address
         if not settings.DEBUG:
             raise CommandError(
                 "Refusing to create a local admin with DJANGO_DEBUG off; "
@@ -72,7 +78,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"{title}:")
             + f"\n  username:  {user.get_username()}\n  password:  {password}"
             + f"\n  API token: {token.key}  (Authorization: Token …)"
-            + "\n  admin:     http://127.0.0.1:8000/admin/"
+            + f"\n  admin:     http://{self.address}/admin/"
             + f"\n  kept in {path} (readable by you only)"
         )
 
