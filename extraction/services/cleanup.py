@@ -193,7 +193,16 @@ def _reason(uf: UploadedFile, *, older_than, expired, now) -> str:
         uf.state == UploadedFile.State.EXPIRED or (uf.expires_at and uf.expires_at <= now)
     ):
         return "expired"
-    return f"older than {older_than}"
+    return f"older than {_age(older_than)}"
+
+
+def _age(age: timedelta) -> str:
+    """A duration as --older-than takes it ("7d", "12h"), not timedelta's "7 days, 0:00:00"."""
+    seconds = int(age.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def uploaded_file_cleanup(

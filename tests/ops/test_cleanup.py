@@ -46,6 +46,7 @@ def test_cleanup_older_than_and_expired(user, fake_gateway):
 
     report = uploaded_file_cleanup(older_than=timedelta(days=7))
     assert fake_gateway.deleted == [old.remote_id]
+    assert [row.reason for row in report.rows] == ["older than 7d"]  # not "7 days, 0:00:00"
     report = uploaded_file_cleanup(expired=True)
     assert fake_gateway.deleted == [old.remote_id, expired.remote_id]
     assert report.bytes == 20
