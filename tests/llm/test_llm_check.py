@@ -38,6 +38,7 @@ def test_nothing_configured_exits_non_zero(settings):
     assert code == 1
     assert "no OPENAI_API_KEY" in out and "No configured route can serve" in out
     assert "openai/gpt-5 retires on 2026-12-11; use openai/gpt-6-sol" in out  # within 30 days
+    assert "openai/gpt-5: openai/gpt-5" not in out  # the model named once
     assert "anthropic/claude-sonnet-4-5" not in out  # retired: never checked, never called
 
 

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         self.stdout.write(_table(statuses, live=live))
         for status in statuses:
             if status.deprecated:
-                self.stdout.write(self.style.WARNING(f"{status.model}: {status.deprecated}"))
+                self.stdout.write(self.style.WARNING(status.deprecated))  # it names the model
         for flag in retirement_flags():
             style = self.style.ERROR if flag.retired else self.style.WARNING
             self.stdout.write(style(str(flag)))
