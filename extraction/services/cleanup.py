@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from extraction.errors import RemoteCopyInUse, RemoteCopyNotDeletable
-from extraction.models import ExtractionRun, UploadedFile
+from extraction.models import ExtractionBatch, ExtractionRun, UploadedFile
 from llm.gateways import get_gateway
 from remorai.errors import ApplicationError
 from remorai.logging import redact
@@ -275,6 +275,22 @@ def _provider_row(route: str, provider: str, outcome: str, detail: str) -> Clean
     return CleanupRow(route, provider, "", 0, "orphan", outcome, detail=detail)
 
 
+def _unknown_files_in_use(route: str, provider: str) -> str:
+    """Why files no UploadedFile knows may still be ours and needed ("": they are orphans):
+    a file being uploaded right now is not yet known by its id, nor are an open batch job's
+    input and result files (deleted once it is collected). The provider is left alone until
+    those settle."""
+    if UploadedFile.objects.filter(
+        route=route, provider=provider, state=UploadedFile.State.UPLOADING
+    ).exists():
+        return "uploads in progress; orphans not collected this time"
+    if ExtractionBatch.objects.filter(
+        route=route, provider=provider, status__in=ExtractionBatch.OPEN_STATUSES
+    ).exists():
+        return "batch jobs open (their input and result files); orphans not collected this time"
+    return ""
+
+
 def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None:
     for route, provider in _provider_pairs(providers):
         try:
@@ -292,19 +308,9 @@ def _cleanup_orphans(report: CleanupReport, *, dry_run: bool, providers) -> None
                 )
             )
             continue
-        # A file being uploaded right now is not yet known by its id: leave the provider alone
-        # until those uploads settle.
-        if UploadedFile.objects.filter(
-            route=route, provider=provider, state=UploadedFile.State.UPLOADING
-        ).exists():
-            report.add(
-                _provider_row(
-                    route,
-                    provider,
-                    "skipped_in_use",
-                    "uploads in progress; orphans not collected this time",
-                )
-            )
+        busy = _unknown_files_in_use(route, provider)
+        if busy:
+            report.add(_provider_row(route, provider, "skipped_in_use", busy))
             continue
         known = set(
             UploadedFile.objects.filter(route=route, provider=provider)

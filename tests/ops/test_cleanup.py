@@ -138,6 +138,26 @@ def test_orphaned_deletes_only_unknown_provider_files(user, fake_gateway):
     assert report.files == 1 and report.bytes == 777
 
 
+def test_orphaned_leaves_a_provider_alone_while_one_of_its_batch_jobs_is_open(user, fake_gateway):
+    """An open job's input file (and, once it ends, its result file) is known by no
+    UploadedFile until the job is collected: deleting it would lose the job's answers."""
+    from extraction.models import ExtractionBatch
+
+    known = RemoteCopyFactory(document=DocumentFactory(owner=user))
+    fake_gateway.held = {known.remote_id: 1000, "files/job-input": 777}
+    job = ExtractionBatch.objects.create(
+        provider="gemini", model="gemini/gemini-2.5-flash", route="direct", status="running"
+    )
+    report = uploaded_file_cleanup(orphaned=True)
+    assert fake_gateway.deleted == []
+    assert [(r.outcome, r.detail.split(";")[0]) for r in report.rows] == [
+        ("skipped_in_use", "batch jobs open (their input and result files)")
+    ]
+    ExtractionBatch.objects.filter(pk=job.pk).update(status="done")  # collected
+    uploaded_file_cleanup(orphaned=True)
+    assert fake_gateway.deleted == ["files/job-input"]
+
+
 def test_orphaned_reports_providers_that_cannot_list(user, gateways):
     gateways.use(FakeGateway(lists_files=False))
     RemoteCopyFactory(document=DocumentFactory(owner=user), provider="anthropic")
