@@ -158,8 +158,21 @@ def exception_handler(exc, context):
         response.data = {"code": code, "detail": "Invalid input.", "errors": errors}
     else:
         detail = response.data.get("detail", str(exc)) if isinstance(response.data, dict) else exc
+        if isinstance(exc, exceptions.NotAuthenticated):
+            detail = _how_to_authenticate(context.get("request"))
         response.data = {"code": code, "detail": str(detail)}
     return response
+
+
+def _how_to_authenticate(request) -> str:
+    """No credentials DRF understood: say which header it wants. A header with another scheme
+    (`Bearer …`, or the bare key) was ignored, which read as 'not provided'."""
+    header = request.META.get("HTTP_AUTHORIZATION", "") if request is not None else ""
+    sent = " (the Authorization header sent uses another scheme)" if header.strip() else ""
+    return (
+        f"Authentication credentials were not provided{sent}: send the API token as "
+        "'Authorization: Token <key>', or sign in to the admin for a session."
+    )
 
 
 def _unexpected(exc, context) -> Response:

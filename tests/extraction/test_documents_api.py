@@ -395,7 +395,25 @@ def test_anonymous_is_401_everywhere_with_www_authenticate(anon_api, user):
         assert response.status_code == 401, (method, url)
         assert response.json()["code"] == "not_authenticated"
         assert response["WWW-Authenticate"] == "Token"
+        assert "'Authorization: Token <key>'" in response.json()["detail"]
     assert Document.objects.filter(id=document.id).exists()
+
+
+def test_a_bearer_header_is_told_the_scheme_expected(anon_api, user):
+    """`Authorization: Bearer <key>` (or the bare key) is ignored by token auth: the 401 used to
+    say only 'credentials were not provided'."""
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.create(user=user).key
+    for header in (f"Bearer {key}", key):
+        anon_api.credentials(HTTP_AUTHORIZATION=header)
+        response = anon_api.get(LIST_URL)
+        assert response.status_code == 401
+        detail = response.json()["detail"]
+        assert "uses another scheme" in detail and "'Authorization: Token <key>'" in detail
+        assert key not in detail  # never echoed
+    anon_api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert anon_api.get(LIST_URL).status_code == 200
 
 
 def test_token_authentication(user):
