@@ -30,13 +30,13 @@ role="${1:-}"
 [ $# -gt 0 ] && shift
 case "$role" in
   web)
-    # remorai/gunicorn_conf.py: no control socket, JSON logs when LOG_FORMAT=json.
+    # remorai/gunicorn_conf.py: GUNICORN_THREADS threads per worker, a connection only when a
+    # thread is free, no keep-alive, no control socket, JSON logs when LOG_FORMAT=json.
     exec gunicorn remorai.wsgi:application \
       --config python:remorai.gunicorn_conf \
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_CONCURRENCY:-3}" \
       --worker-class gthread \
-      --threads "${GUNICORN_THREADS:-8}" \
       --timeout "${GUNICORN_TIMEOUT:-120}" \
       --graceful-timeout 30 \
       --forwarded-allow-ips "*" \
