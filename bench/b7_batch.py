@@ -55,6 +55,25 @@ def make_profile():
     return user
 
 
+def seed_documents(n: int, tmp, prefix: str) -> None:
+    """n distinct real one-page PDFs of the bench user, each with one succeeded run."""
+    from django.core.files import File
+
+    from extraction.models import Document, ExtractionProfile, ExtractionRun
+
+    user = make_profile()
+    profile = ExtractionProfile.objects.get(slug=PROFILE)
+    for i in range(n):
+        path = common.make_pdf(tmp / f"{prefix}-{i}.pdf", label=f"INV-{prefix}-{n}-{i}")
+        with path.open("rb") as fh:
+            doc = Document(owner=user, original_name=path.name, sha256=f"{n:08x}{i:056x}",
+                           size_bytes=path.stat().st_size, page_count=1)  # fmt: skip
+            doc.file.save(path.name, File(fh), save=True)
+        ExtractionRun.objects.create(document=doc, profile=profile, profile_version=1,
+                                     instructions=profile.instructions, schema=profile.schema,
+                                     requested_model=MODEL, status="succeeded")  # fmt: skip
+
+
 def seed_remote_copies() -> int:
     """A live OpenAI copy for every document (what their first runs uploaded)."""
     from django.utils import timezone
@@ -96,25 +115,15 @@ def submission(sizes, env, sim) -> list[tuple]:
 
 def cost(env, sim, tmp) -> dict:
     """The same re-extraction of COST_DOCS real PDFs: normal path, then as a batch job."""
-    from django.core.files import File
     from django.db import connections
 
-    from extraction.models import Document, ExtractionBatch, ExtractionProfile, ExtractionRun
+    from extraction.models import ExtractionBatch, ExtractionProfile, ExtractionRun
     from extraction.services import batch_ingest, bulk
     from extraction.services.execution import extraction_run_execute
 
     common.reset_database(env)
-    user = make_profile()
+    seed_documents(COST_DOCS, tmp, "cost")
     profile = ExtractionProfile.objects.get(slug=PROFILE)
-    for i in range(COST_DOCS):
-        path = common.make_pdf(tmp / f"cost-{i}.pdf", label=f"INV-{i}")
-        with path.open("rb") as fh:
-            doc = Document(owner=user, original_name=path.name, sha256=f"{i:064x}",
-                           size_bytes=path.stat().st_size, page_count=1)  # fmt: skip
-            doc.file.save(path.name, File(fh), save=True)
-        ExtractionRun.objects.create(document=doc, profile=profile, profile_version=1,
-                                     instructions=profile.instructions, schema=SCHEMA,
-                                     requested_model=MODEL, status="succeeded")  # fmt: skip
     bulk._enqueue_all = lambda ids: None  # executed inline below
     sim.reset()
     normal = bulk.extraction_runs_reextract(profile=profile, keep_ids=True)

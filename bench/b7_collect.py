@@ -16,7 +16,7 @@ import io
 import sys
 
 import common
-from b7_batch import MODEL, PROFILE, make_profile
+from b7_batch import PROFILE, seed_documents
 
 POLL = (
     "from extraction.models import ExtractionBatch as B\n"
@@ -25,24 +25,6 @@ POLL = (
     "    B.objects.update(next_poll_at=None)\n"
     "    poll()\n"
 )
-
-
-def seed(n: int, tmp) -> None:
-    from django.core.files import File
-
-    from extraction.models import Document, ExtractionProfile, ExtractionRun
-
-    user = make_profile()
-    profile = ExtractionProfile.objects.get(slug=PROFILE)
-    for i in range(n):
-        path = common.make_pdf(tmp / f"c-{i}.pdf", label=f"INV-{n}-{i}")
-        with path.open("rb") as fh:
-            doc = Document(owner=user, original_name=path.name, sha256=f"{n:08x}{i:056x}",
-                           size_bytes=path.stat().st_size, page_count=1)  # fmt: skip
-            doc.file.save(path.name, File(fh), save=True)
-        ExtractionRun.objects.create(document=doc, profile=profile, profile_version=1,
-                                     instructions=profile.instructions, schema=profile.schema,
-                                     requested_model=MODEL, status="succeeded")  # fmt: skip
 
 
 def main(sizes: list[int]) -> None:
@@ -59,7 +41,7 @@ def main(sizes: list[int]) -> None:
             common.django_setup(env)
             for n in sizes:
                 common.reset_database(env)
-                seed(n, tmp)
+                seed_documents(n, tmp, "c")
                 call_command("reextract", "--profile", PROFILE, "--batch", stdout=io.StringIO())
                 connections.close_all()
                 seconds, rss, out = common.run_measured(

@@ -31,6 +31,24 @@ DB_URL = os.environ.get(
 MiB = 1024 * 1024
 
 
+def sqlite_django(prefix: str) -> Path:
+    """This process made a Django process on a throw-away SQLite database (migrated, DEBUG off,
+    media in the temp folder) for the in-process benches, which time code, not servers."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'db.sqlite3'}")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "remorai.settings_test"
+    os.environ["MEDIA_ROOT"] = str(tmp / "media")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    settings.DEBUG = False
+    return tmp
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

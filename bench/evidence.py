@@ -17,13 +17,13 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import common
+
+ROOT = common.ROOT
 PDFS = ROOT / "tests" / "fixtures" / "pdfs"
 INVOICE = PDFS / "truth" / "coolblue1.pdf"
 DENSE = PDFS / "good" / "i1040nr.pdf"
@@ -62,19 +62,10 @@ def make_pdf(pages: int, path: Path) -> None:
 
 
 def measure(pages: int) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-evidence-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'db.sqlite3'}")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "remorai.settings_test"
-    os.environ["MEDIA_ROOT"] = str(tmp / "media")
-    import django
-
-    django.setup()
+    tmp = common.sqlite_django("bench-evidence-")
     from django.conf import settings
     from django.core.files.base import ContentFile
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    settings.DEBUG = False
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

@@ -21,17 +21,16 @@ memory flat as pages grow.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import common
+
+ROOT = common.ROOT
 PER_PAGE = 20
 KEYS = {
     "OPENAI_API_KEY": "sk-bench-openai-0000",
@@ -65,16 +64,9 @@ def statement(path: Path, pages: int) -> list[tuple]:
 
 
 def measure(pages: int, ways: list[str]) -> list[dict]:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-longdocs-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'db.sqlite3'}")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "remorai.settings_test"
-    os.environ["MEDIA_ROOT"] = str(tmp / "media")
-    import django
-
-    django.setup()
+    tmp = common.sqlite_django("bench-longdocs-")
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
 
     from extraction.models import ExtractionProfile
     from extraction.services import execution
@@ -84,8 +76,6 @@ def measure(pages: int, ways: list[str]) -> list[dict]:
     from llm.simulator.testing import start_process
     from tests.extraction.pipeline import make_document
 
-    call_command("migrate", verbosity=0)
-    settings.DEBUG = False
     simulator = start_process(extra_args=("--latency", "generate=2"))
     settings.LITELLM_BASE_URL = ""
     settings.OPENAI_BASE_URL = simulator.openai_base_url

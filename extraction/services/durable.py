@@ -125,6 +125,12 @@ class HeldAttempts:
         self.rows = []
 
 
+def taken_back(attempt: int) -> Q:
+    """A run the sweeper queued again while its execution was silent (a database outage) and
+    nobody claimed since: its attempt count is still that execution's claim's."""
+    return Q(status=Status.QUEUED, lease_token__isnull=True, attempt_count=attempt)
+
+
 def terminal_write(
     *,
     run_id,
@@ -139,8 +145,8 @@ def terminal_write(
     same transaction when the outcome is written (e.g. the webhook outbox rows)."""
     now_fields = {"lease_token": None, "heartbeat_at": timezone.now(), **fields}
     mine = Q(lease_token=token, status=Status.RUNNING)
-    if attempt is not None:  # taken back by the sweeper during the outage, not claimed since
-        mine |= Q(status=Status.QUEUED, lease_token__isnull=True, attempt_count=attempt)
+    if attempt is not None:
+        mine |= taken_back(attempt)
     tries = 0
 
     def write() -> bool:

@@ -41,16 +41,6 @@ class Lease:
             pk=self.run_id, lease_token=self.token, status=Status.RUNNING
         )
 
-    def _taken_back(self):
-        # Queued again by the sweeper while this execution was silent (a database outage),
-        # and claimed by nobody since: the attempt count is still this claim's.
-        return ExtractionRun.objects.filter(
-            pk=self.run_id,
-            status=Status.QUEUED,
-            lease_token__isnull=True,
-            attempt_count=self.attempt,
-        )
-
     def beat(self) -> bool:
         """Record a heartbeat; False when the run should stop (cancelled, or no longer ours).
         A run the sweeper took back and nobody claimed since is taken again (its task then
@@ -61,9 +51,9 @@ class Lease:
             now = timezone.now()
             if not self._mine().update(heartbeat_at=now) and not (
                 self.attempt is not None
-                and self._taken_back().update(
-                    status=Status.RUNNING, lease_token=self.token, heartbeat_at=now
-                )
+                and ExtractionRun.objects.filter(
+                    durable.taken_back(self.attempt), pk=self.run_id
+                ).update(status=Status.RUNNING, lease_token=self.token, heartbeat_at=now)
             ):
                 self.lost = True
                 return False

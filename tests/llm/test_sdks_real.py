@@ -12,7 +12,6 @@ import anthropic
 import jsonschema
 import openai
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
@@ -35,21 +34,7 @@ def calls(simulator, provider: str, operation: str) -> list[dict]:
     ]
 
 
-@pytest.fixture
-def sim(simulator):
-    simulator.reset()
-    return simulator
-
-
 # --- OpenAI -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def openai_client(sim):
-    with openai.OpenAI(
-        api_key="sk-fake-openai-sdk-test", base_url=sim.openai_base_url, max_retries=0, timeout=30
-    ) as client:
-        yield client
 
 
 def test_openai_upload_generate_delete(openai_client, sim):
@@ -111,14 +96,6 @@ def test_openai_errors_map_to_sdk_classes(openai_client, sim):
 
 
 # --- Anthropic ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def anthropic_client(sim):
-    with anthropic.Anthropic(
-        api_key="sk-ant-fake-sdk-test", base_url=sim.anthropic_base_url, max_retries=0, timeout=30
-    ) as client:
-        yield client
 
 
 @pytest.mark.parametrize("api", ["ga", "beta"])
@@ -183,16 +160,6 @@ def test_anthropic_errors_map_to_sdk_classes(anthropic_client, sim):
 
 
 # --- Gemini -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def genai_client(sim):
-    client = genai.Client(
-        api_key="fake-gemini-sdk-test",
-        http_options=genai_types.HttpOptions(base_url=sim.gemini_base_url, timeout=30_000),
-    )
-    yield client
-    client.close()
 
 
 def test_gemini_upload_wait_active_generate_delete(genai_client, sim):

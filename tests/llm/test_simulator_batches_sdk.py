@@ -12,19 +12,12 @@ import time
 import anthropic
 import openai
 import pytest
-from google import genai
 from google.genai import types as genai_types
 
 from tests.llm.invoice import INSTRUCTIONS, PDF, expected_answer
 from tests.llm.invoice import SCHEMA_WITH_PO as SCHEMA
 
 pytestmark = pytest.mark.sdk
-
-
-@pytest.fixture
-def sim(simulator):
-    simulator.reset()
-    return simulator
 
 
 def wait(fetch, done, timeout=10.0):
@@ -37,14 +30,6 @@ def wait(fetch, done, timeout=10.0):
 
 
 # --- OpenAI -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def openai_client(sim):
-    with openai.OpenAI(
-        api_key="sk-fake-openai-sdk-test", base_url=sim.openai_base_url, max_retries=0, timeout=30
-    ) as client:
-        yield client
 
 
 def openai_line(custom_id: str, file_id: str) -> dict:
@@ -141,14 +126,6 @@ def test_openai_batch_with_mixed_models_fails_validation(openai_client, sim):
 # --- Anthropic ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def anthropic_client(sim):
-    with anthropic.Anthropic(
-        api_key="sk-ant-fake-sdk-test", base_url=sim.anthropic_base_url, max_retries=0, timeout=30
-    ) as client:
-        yield client
-
-
 def anthropic_request(custom_id: str, file_id: str) -> dict:
     return {
         "custom_id": custom_id,
@@ -221,16 +198,6 @@ def test_anthropic_batch_cancel_and_expiry(anthropic_client, sim):
 
 
 # --- Gemini -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def genai_client(sim):
-    client = genai.Client(
-        api_key="fake-gemini-sdk-test",
-        http_options=genai_types.HttpOptions(base_url=sim.gemini_base_url, timeout=30_000),
-    )
-    yield client
-    client.close()
 
 
 def gemini_request(file) -> dict:

@@ -101,6 +101,19 @@ def enqueue_all(docs) -> list:
     return [extraction_run_enqueue(document=d, profile=profile, trigger="command").pk for d in docs]
 
 
+def all_finished(ids, *, timeout: float) -> list:
+    """The runs, once every one of them has ended."""
+    return wait_for(
+        lambda: (
+            (r := list(ExtractionRun.objects.filter(pk__in=ids)))
+            and all(x.status in TERMINAL for x in r)
+            and r
+        ),
+        timeout=timeout,
+        what="every run finished",
+    )
+
+
 def statuses(ids) -> dict:
     return dict(ExtractionRun.objects.filter(pk__in=ids).values_list("pk", "status"))
 
@@ -163,15 +176,7 @@ def test_after_a_cluster_kill_every_run_moves_again_within_a_minute(
         return len(moved_at) == len(ids)
 
     wait_for(all_moved, timeout=120, interval=0.2, what="every run claimed again")
-    runs = wait_for(
-        lambda: (
-            (r := list(ExtractionRun.objects.filter(pk__in=ids)))
-            and all(x.status in TERMINAL for x in r)
-            and r
-        ),
-        timeout=120,
-        what="every run finished",
-    )
+    runs = all_finished(ids, timeout=120)
     finished_after = time.monotonic() - killed_at
     killed_running = [pk for pk, (s, _) in before.items() if s == Status.RUNNING]
     print(
@@ -252,15 +257,7 @@ def test_answers_arriving_during_a_database_outage_are_kept(
     blocker.unblock()
     back_at = time.monotonic()
 
-    runs = wait_for(
-        lambda: (
-            (r := list(ExtractionRun.objects.filter(pk__in=ids)))
-            and all(x.status in TERMINAL for x in r)
-            and r
-        ),
-        timeout=180,
-        what="every run finished",
-    )
+    runs = all_finished(ids, timeout=180)
     finished_after = time.monotonic() - back_at
     log = qc.log()
     if os.environ.get("RECOVERY_LOG"):
