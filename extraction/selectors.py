@@ -86,8 +86,9 @@ class RunListRow(SimpleNamespace):
 
 
 def extraction_run_list_rows(runs: QuerySet[ExtractionRun]) -> list[RunListRow]:
-    """A page of extraction_run_list() as RunListRow (ExtractionRunSerializer reads either)."""
-    return [RunListRow(row) for row in runs.values(*LIST_COLUMNS)]
+    """A page of extraction_run_list() as RunListRow (ExtractionRunSerializer reads either),
+    with the queryset's annotations (the paginator's capped count) as attributes too."""
+    return [RunListRow(row) for row in runs.values(*LIST_COLUMNS, *runs.query.annotations)]
 
 
 def extraction_run_list(*, owner, document: Document | None = None) -> QuerySet[ExtractionRun]:

@@ -1,5 +1,6 @@
-from django.core.paginator import InvalidPage
+from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
+from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
@@ -19,18 +20,43 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class CappedCountPaginator(DjangoPaginator):
-    """Counts at most `count_to` + 1 rows: COUNT(*) over a LIMIT-ed subquery.
+    """Counts at most `count_to` + 1 rows: COUNT(*) over a LIMIT-ed subquery, asked in the same
+    query as the page (a scalar subquery the database runs once), so a page is one round trip.
 
     `rows`, when set, turns the page's slice of the queryset into what the page holds (e.g.
-    plain rows from values() instead of model instances): the count keeps the lean queryset."""
+    plain rows from values() instead of model instances); it must keep the queryset's
+    annotations, which carry the count (`capped_count`)."""
 
     count_to = 1_000
     rows = None
 
-    def _get_page(self, object_list, *args, **kwargs):
-        if self.rows is not None:
-            object_list = self.rows(object_list)
-        return super()._get_page(object_list, *args, **kwargs)
+    def page(self, number):
+        number = self.validate_number_without_count(number)
+        bottom = (number - 1) * self.per_page
+        # In the list's order: the index that serves the page serves the count (index-only).
+        capped = self.object_list.values("pk")[: self.count_to + 1]
+        # The ORM's own SQL for the capped rows, its values passed as parameters.
+        sql, params = capped.query.sql_with_params()
+        count = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)  # noqa: S608, S611
+        page = self.object_list.annotate(capped_count=count)[bottom : bottom + self.per_page]
+        items = self.rows(page) if self.rows is not None else list(page)
+        if items:
+            self.__dict__["count"] = items[0].capped_count
+        else:  # past the end (EmptyPage) or nothing at all: count on its own
+            self.validate_number(number)
+        return self._get_page(items, number, self)
+
+    def validate_number_without_count(self, number) -> int:
+        """Django's validate_number() up to where it would need the count."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError) as exc:
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from exc
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
 
     @cached_property
     def count(self) -> int:

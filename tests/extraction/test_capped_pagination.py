@@ -47,3 +47,20 @@ def test_the_count_query_is_limited(api, five_runs):
     counts = [q["sql"] for q in ctx.captured_queries if "extraction_extractionrun" in q["sql"]
               and "COUNT(" in q["sql"].upper()]  # fmt: skip
     assert len(counts) == 1 and "LIMIT 1001" in counts[0]
+
+
+def test_a_page_and_its_count_are_one_query(api, five_runs):
+    with CaptureQueriesContext(connection) as ctx:
+        body = api.get("/api/extractions/?page_size=2&page=2").json()
+    runs = [q["sql"] for q in ctx.captured_queries if "extraction_extractionrun" in q["sql"]]
+    assert len(runs) == 1, runs
+    assert body["count"] == 5 and len(body["results"]) == 2 and body["next"] and body["previous"]
+
+
+def test_an_empty_page_counts_on_its_own(api, five_runs):
+    assert api.get("/api/extractions/?status=failed").json() == {
+        "count": 0, "count_capped": False, "next": None, "previous": None, "results": [],
+    }  # fmt: skip
+    assert api.get("/api/extractions/?page=2").status_code == 404
+    assert api.get("/api/extractions/?page=0").status_code == 404
+    assert api.get("/api/extractions/?page=x").status_code == 404
