@@ -6,7 +6,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from extraction import selectors
@@ -19,6 +18,7 @@ from extraction.models import Document
 from extraction.services.documents import document_delete
 from extraction.services.intake import document_ingest
 from extraction.uploads import request_upload_too_large
+from remorai.renderers import JSONRenderer
 from remorai.schema import error_response
 
 UNAUTHENTICATED = error_response("Not authenticated.")
