@@ -180,6 +180,10 @@ class Command(BaseCommand):
             f"{model} ({summary.candidates} candidates; skipped {summary.skipped_active} with a "
             f"queued or running run, {summary.skipped_conflict} started meanwhile)."
         )
+        if o["wait"] and summary.created:
+            # Queueing is over (a Ctrl-C from here on only stops the waiting), and the warning
+            # below must not race the message: a user may press Ctrl-C as soon as it shows.
+            self._interrupted = "Stopped waiting: the runs go on in the background."
         if summary.created and not o["batch"] and clusters_alive() == 0:
             self.stderr.write(
                 self.style.WARNING(
@@ -189,7 +193,6 @@ class Command(BaseCommand):
                 )
             )
         if o["wait"] and summary.created:
-            self._interrupted = "Stopped waiting: the runs go on in the background."
             self._wait(profile, summary, o["poll"], quiet, o["wait_timeout"])
 
     def _batch_report(self, summary):
