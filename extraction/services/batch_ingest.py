@@ -205,16 +205,19 @@ def _ingest_answer(batch: ExtractionBatch, run_id: str, generation) -> bool:
         return False  # not a run of this job (sent twice by two submissions: another job's)
     full, _ = model_cost_with_source(batch.model, generation.usage)
     paid = generation.cost_usd or Decimal(0)
-    counts = {
-        "succeeded_count": 1,
-        "cost_usd": paid,
-        "savings_usd": (full - paid) if full is not None else Decimal(0),
-    }
+    paid_for = {"cost_usd": paid, "savings_usd": (full - paid) if full is not None else Decimal(0)}
+
+    def count(fields):
+        # A run cancelled while its answer was being written is one of the ignored answers, as
+        # if cancelled before (ignored_count, from the cancelled runs): not succeeded as well.
+        if fields.get("status") != ExtractionRun.Status.CANCELLED:
+            _count(batch, succeeded_count=1, **paid_for)
+
     outcome = extraction_run_execute(
         run_id=run_id,
         answer=GivenAnswer(route=batch.route, generation=generation),
         # counted in the run's own write: a worker killed right after it cannot lose the count
-        on_written=lambda fields: _count(batch, **counts),
+        on_written=count,
     )
     # "not_claimed": written already (a resumed ingestion), or cancelled
     return outcome not in ("not_claimed", "lease_lost")

@@ -301,6 +301,36 @@ def test_cancelled_runs_are_ignored_and_an_all_cancelled_batch_is_cancelled_remo
     assert not ExtractionAttempt.objects.filter(run__in=new_runs()).exists()
 
 
+def test_a_run_cancelled_while_its_answer_is_written_is_counted_once_as_ignored(
+    sim, profile, documents, django_capture_on_commit_callbacks, monkeypatch
+):
+    from extraction.services.lease import Lease
+
+    reextract(profile)
+    batch = ExtractionBatch.objects.get()
+    victim = batch.runs.order_by("pk").first()
+    real_beat = Lease.beat
+
+    def cancelled_as_the_answer_arrives(self):
+        if str(self.run_id) == str(victim.pk):  # running: a cancel asks the execution to stop
+            assert extraction_run_cancel(run=ExtractionRun.objects.get(pk=victim.pk))
+        return real_beat(self)
+
+    monkeypatch.setattr(Lease, "beat", cancelled_as_the_answer_arrives)
+    poll_until_done(django_capture_on_commit_callbacks)
+    batch.refresh_from_db()
+    victim.refresh_from_db()
+    assert victim.status == "cancelled"
+    assert (batch.status, batch.succeeded_count, batch.ignored_count) == ("done", 3, 1)
+    # Like an answer ignored because its run was cancelled before: not in the job's cost either.
+    attempts = ExtractionAttempt.objects.filter(run__in=new_runs())
+    assert (
+        batch.cost_usd
+        == sum(a.cost_usd for a in attempts)
+        == sum(run.cost_usd for run in new_runs().filter(status="succeeded"))
+    )
+
+
 def test_cancelling_the_last_waiting_run_through_the_api_cancels_the_job_at_the_next_pass(
     sim, api, profile, documents, django_capture_on_commit_callbacks
 ):
