@@ -38,7 +38,7 @@ class ExtractionBatch(models.Model):
     item_count = models.PositiveIntegerField(default=0)
     succeeded_count = models.PositiveIntegerField(default=0)  # answered in the batch, written
     requeued_count = models.PositiveIntegerField(default=0)  # sent back to the normal queue
-    ignored_count = models.PositiveIntegerField(default=0)  # answered for a cancelled run
+    ignored_count = models.PositiveIntegerField(default=0)  # its run cancelled: any answer ignored
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     # What the answered items would have cost at full price, less what they cost.
     savings_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
