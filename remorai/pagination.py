@@ -33,10 +33,8 @@ class CappedCountPaginator(DjangoPaginator):
     def page(self, number):
         number = self.validate_number_without_count(number)
         bottom = (number - 1) * self.per_page
-        # In the list's order: the index that serves the page serves the count (index-only).
-        capped = self.object_list.values("pk")[: self.count_to + 1]
         # The ORM's own SQL for the capped rows, its values passed as parameters.
-        sql, params = capped.query.sql_with_params()
+        sql, params = self.capped_rows().query.sql_with_params()
         count = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)  # noqa: S608, S611
         page = self.object_list.annotate(capped_count=count)[bottom : bottom + self.per_page]
         items = self.rows(page) if self.rows is not None else list(page)
@@ -58,9 +56,14 @@ class CappedCountPaginator(DjangoPaginator):
             raise EmptyPage(self.error_messages["min_page"])
         return number
 
+    def capped_rows(self):
+        """The first `count_to` + 1 rows' keys, in the list's order: the index that serves the
+        page then serves the count too (index-only)."""
+        return self.object_list.values("pk")[: self.count_to + 1]
+
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.count_to + 1].count()
+        return self.capped_rows().count()
 
     @property
     def capped(self) -> bool:
