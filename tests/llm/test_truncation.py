@@ -7,7 +7,6 @@ import pytest
 
 from llm import service
 from llm.errors import OutputTruncated
-from llm.gateways import reset_gateways
 from tests.llm.fakes import MemoryFileCache, llm_settings  # noqa: F401
 from tests.llm.invoice import PDF, SCHEMA, expected_answer
 
@@ -21,20 +20,10 @@ MODELS = {
 
 
 @pytest.fixture
-def routes(settings, simulator):
-    settings.LITELLM_BASE_URL = ""
-    settings.LITELLM_API_KEY = ""
-    settings.OPENAI_BASE_URL = simulator.openai_base_url
-    settings.OPENAI_API_KEY = "sk-truncation-openai-0000"
-    settings.GEMINI_BASE_URL = simulator.gemini_base_url
-    settings.GEMINI_API_KEY = "AIzaTruncationGeminiKey0000"
-    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
-    settings.ANTHROPIC_API_KEY = "sk-ant-truncation-0000"
-    settings.LLM_RETRY_BASE_SECONDS = 0.05
+def routes(settings, direct_to_simulator):
+    """Every provider's direct route at the simulator (tests/fixtures/simulator.py)."""
     settings.LLM_TIMEOUT_SECONDS = 10
-    reset_gateways()
-    yield settings
-    reset_gateways()
+    return settings
 
 
 def extract(model, **kwargs):

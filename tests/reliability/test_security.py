@@ -15,13 +15,11 @@ from pathlib import Path
 
 import pytest
 from django.contrib import admin
-from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_q.models import OrmQ, Schedule, Task
 
 from extraction.models import Document, ExtractionRun
-from llm.gateways import reset_gateways
 from tests.extraction.pipeline import INVOICE_PDF, make_document, seeded_profile
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
@@ -171,18 +169,12 @@ def test_public_api_routes_are_only_the_schema_and_its_ui(anon_api):
 
 
 @pytest.fixture
-def fake_keys(settings, simulator, monkeypatch):
-    settings.LITELLM_BASE_URL = ""
-    settings.OPENAI_BASE_URL = simulator.openai_base_url
-    settings.GEMINI_BASE_URL = simulator.gemini_base_url
-    settings.ANTHROPIC_BASE_URL = simulator.anthropic_base_url
+def fake_keys(settings, direct_to_simulator, monkeypatch):
+    """direct_to_simulator, with this module's recognisable keys (in the environment too)."""
     for name, value in FAKE_KEYS.items():
         setattr(settings, name, value)
         monkeypatch.setenv(name, value)
-    cache.clear()
-    reset_gateways()
-    yield simulator
-    reset_gateways()
+    return direct_to_simulator
 
 
 def echo_key_faults(simulator, *, anthropic_too: bool) -> None:
