@@ -396,29 +396,23 @@ def test_admin_reextract_as_a_batch_job_and_the_batch_pages(
     submitted = []
     monkeypatch.setattr("extraction.queue.enqueue_batch_submit", submitted.append)
     latest = ExtractionRun.objects.filter(document__in=documents[:2])
-    response = admin_client.post(
-        reverse("admin:extraction_extractionrun_changelist"),
-        {
-            "action": "reextract_action",
-            "_selected_action": [str(pk) for pk in latest.values_list("pk", flat=True)],
-            "apply": "1",
-            "transport": "file",
-            "as_batch": "on",
-        },
-    )
-    assert response.status_code == 302
+
+    def reextract_as_batch(transport):
+        return admin_client.post(
+            reverse("admin:extraction_extractionrun_changelist"),
+            {
+                "action": "reextract_action",
+                "_selected_action": [str(pk) for pk in latest.values_list("pk", flat=True)],
+                "apply": "1",
+                "transport": transport,
+                "as_batch": "on",
+            },
+        )
+
+    assert reextract_as_batch("file").status_code == 302
     new = ExtractionRun.objects.filter(trigger="admin")
     assert set(new.values_list("status", flat=True)) == {"batched"}
-    inline = admin_client.post(  # a batch job with inline documents: refused on the form
-        reverse("admin:extraction_extractionrun_changelist"),
-        {
-            "action": "reextract_action",
-            "_selected_action": [str(pk) for pk in latest.values_list("pk", flat=True)],
-            "apply": "1",
-            "transport": "inline",
-            "as_batch": "on",
-        },
-    )
+    inline = reextract_as_batch("inline")  # a batch job with inline documents: refused
     assert inline.status_code == 200
     assert "A batch job sends documents by file, not inline." in inline.content.decode()
     assert new.count() == 2 and len(submitted) == 1  # nothing more started
