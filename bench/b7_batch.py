@@ -156,17 +156,9 @@ def cost(env, sim, tmp) -> dict:
 
 
 def main(sizes: list[int]) -> bool:
-    with common.workdir() as tmp:
-        sim_proc, sim = common.start_simulator(tmp)
-        try:
-            env = common.simulated_providers(common.base_env(tmp), sim.url)
-            common.reset_database(env)
-            _, base_rss, _ = common.run_measured([common.PY, str(common.MANAGE), "check"], env)
-            common.django_setup(env)
-            rows = submission(sizes, env, sim)
-            costs = cost(env, sim, tmp)
-        finally:
-            sim_proc.stop()
+    with common.workdir() as tmp, common.simulated_django(tmp) as (env, sim, base_rss):
+        rows = submission(sizes, env, sim)
+        costs = cost(env, sim, tmp)
     print(f"B7 reextract --batch (reference: bare `manage.py check` peak RSS {base_rss:.1f} MiB)")
     print(f"  {'documents':>9}  {'submit s':>8}  {'peak MiB':>8}  {'requests':>8}  {'jobs':>4}")
     for n, seconds, rss, requests, calls, jobs in rows:

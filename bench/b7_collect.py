@@ -32,31 +32,23 @@ def main(sizes: list[int]) -> None:
     from django.db import connections
 
     rows = []
-    with common.workdir() as tmp:
-        sim_proc, sim = common.start_simulator(tmp)
-        try:
-            env = common.simulated_providers(common.base_env(tmp), sim.url)
+    with common.workdir() as tmp, common.simulated_django(tmp) as (env, _sim, base_rss):
+        for n in sizes:
             common.reset_database(env)
-            _, base_rss, _ = common.run_measured([common.PY, str(common.MANAGE), "check"], env)
-            common.django_setup(env)
-            for n in sizes:
-                common.reset_database(env)
-                seed_documents(n, tmp, "c")
-                call_command("reextract", "--profile", PROFILE, "--batch", stdout=io.StringIO())
-                connections.close_all()
-                seconds, rss, out = common.run_measured(
-                    [common.PY, str(common.MANAGE), "shell", "-c", POLL], env
-                )
-                from extraction.models import ExtractionBatch, ExtractionRun
+            seed_documents(n, tmp, "c")
+            call_command("reextract", "--profile", PROFILE, "--batch", stdout=io.StringIO())
+            connections.close_all()
+            seconds, rss, out = common.run_measured(
+                [common.PY, str(common.MANAGE), "shell", "-c", POLL], env
+            )
+            from extraction.models import ExtractionBatch, ExtractionRun
 
-                done = ExtractionRun.objects.filter(trigger="command", status="succeeded").count()
-                batches = list(ExtractionBatch.objects.values_list("status", "succeeded_count"))
-                connections.close_all()
-                if done != n:
-                    raise RuntimeError(f"{done} of {n} runs succeeded ({batches}):\n{out[-2000:]}")
-                rows.append((n, seconds, rss))
-        finally:
-            sim_proc.stop()
+            done = ExtractionRun.objects.filter(trigger="command", status="succeeded").count()
+            batches = list(ExtractionBatch.objects.values_list("status", "succeeded_count"))
+            connections.close_all()
+            if done != n:
+                raise RuntimeError(f"{done} of {n} runs succeeded ({batches}):\n{out[-2000:]}")
+            rows.append((n, seconds, rss))
     print(f"B7 collect (reference: bare `manage.py check` peak RSS {base_rss:.1f} MiB)")
     print(f"  {'items':>6}  {'seconds':>8}  {'ms/item':>8}  {'peak MiB':>8}")
     for n, seconds, rss in rows:

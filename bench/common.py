@@ -326,6 +326,22 @@ def workdir():
         yield path
 
 
+@contextlib.contextmanager
+def simulated_django(tmp: Path):
+    """The simulator, a fresh bench database, and this process's Django set up on it, for the
+    benches that drive the product in-process; yields (env, sim, the peak RSS MiB of a bare
+    `manage.py check`, their reference)."""
+    sim_proc, sim = start_simulator(tmp)
+    try:
+        env = simulated_providers(base_env(tmp), sim.url)
+        reset_database(env)
+        _, base_rss, _ = run_measured([PY, str(MANAGE), "check"], env)
+        django_setup(env)
+        yield env, sim, base_rss
+    finally:
+        sim_proc.stop()
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
