@@ -130,19 +130,18 @@ def _action(client, model_name, action, ids, **extra):
     return client.post(url, data)
 
 
+def _reextract(client, ids, *, model="", profile=""):
+    """The re-extract action's form, applied (file transport)."""
+    return _action(
+        client, "extractionrun", "reextract_action", ids,
+        apply="1", model=model, transport="file", profile=profile,
+    )  # fmt: skip
+
+
 def test_reextract_action_shows_a_form_then_starts_runs(admin_client, world, admin_user):
     response = _action(admin_client, "extractionrun", "reextract_action", [world["ok"].pk])
     assert response.status_code == 200 and b"reextract-form" in response.content
-    response = _action(
-        admin_client,
-        "extractionrun",
-        "reextract_action",
-        [world["ok"].pk],
-        apply="1",
-        model="openai/gpt-4o-mini",
-        transport="file",
-        profile="",
-    )
+    response = _reextract(admin_client, [world["ok"].pk], model="openai/gpt-4o-mini")
     assert response.status_code == 302
     new = ExtractionRun.objects.get(redo_of=world["ok"])
     assert (new.trigger, new.requested_model, new.status) == (
@@ -154,16 +153,7 @@ def test_reextract_action_shows_a_form_then_starts_runs(admin_client, world, adm
 
 
 def test_reextract_refused_while_a_run_is_active(admin_client, world):
-    response = _action(
-        admin_client,
-        "extractionrun",
-        "reextract_action",
-        [world["queued"].pk],
-        apply="1",
-        model="",
-        transport="file",
-        profile="",
-    )
+    response = _reextract(admin_client, [world["queued"].pk])
     assert response.status_code == 302
     assert not ExtractionRun.objects.filter(redo_of=world["queued"]).exists()
 
@@ -179,16 +169,7 @@ def test_reextract_of_several_runs_starts_the_free_ones_and_counts_the_busy(
         default_model="gemini/gemini-2.5-flash",
     )
     selected = [world["ok"].pk, world["failed"].pk, world["queued"].pk]
-    response = _action(
-        admin_client,
-        "extractionrun",
-        "reextract_action",
-        selected,
-        apply="1",
-        model="",
-        transport="file",
-        profile=str(other_profile.pk),
-    )
+    response = _reextract(admin_client, selected, profile=str(other_profile.pk))
     assert response.status_code == 302
     # Another profile: each document is free for it once. The two runs of "invoice.pdf" ask for
     # two new runs of the same document and profile: one starts, the other is counted as busy.
